@@ -1,0 +1,135 @@
+"""Draw a Timeline as a Gantt chart: one row per thread, rows grouped by process.
+
+    >>> fig = helpers.run_threads([w.cpu(0.2), w.cpu(0.2)]).plot()
+    >>> fig = tl.plot(window=(100, 130))   # zoom in on 100-130 ms to see the slices
+
+Colours are chosen to be told apart on a projector and by colour-blind eyes
+(green running, amber waiting, blue blocked). What is inferred rather than
+seen is hatched.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
+
+from .timeline import BLOCKED, C_CALL, FINISHED, RUNNING, WAITING_CPU, WAITING_GIL, Timeline
+
+COLORS = {
+    RUNNING: "#1a9850",  # green
+    WAITING_GIL: "#f4a11d",  # amber
+    BLOCKED: "#74add1",  # light blue
+    C_CALL: "#8c2d9e",  # purple
+    WAITING_CPU: "#a6a6a6",  # grey
+    FINISHED: "#ececec",  # almost background
+}
+
+LEGEND_GIL = {
+    RUNNING: "running Python (holds the GIL)",
+    WAITING_GIL: "waiting for the GIL",
+    BLOCKED: "blocked, GIL released (sleep, I/O, lock)",
+    C_CALL: "in a C call, holding the GIL",
+    WAITING_CPU: "waiting for a CPU core",
+    FINISHED: "finished",
+}
+LEGEND_NO_GIL = {
+    **LEGEND_GIL,
+    RUNNING: "running Python (no GIL: may overlap)",
+    BLOCKED: "blocked (sleep, I/O, lock)",
+    C_CALL: "in a C call",
+}
+
+
+def plot_timeline(
+    timeline: Timeline,
+    *,
+    window: tuple[float, float] | None = None,
+    title: str | None = None,
+    ax=None,
+    labels: bool = True,
+    legend: bool = True,
+):
+    """Draw ``timeline``; return the matplotlib Figure.
+
+    window -- (start_ms, end_ms) from the start of the run: zoom in.
+    title  -- replaces the first line of the title (the second says Python and GIL).
+    ax     -- draw into this Axes instead of a new figure.
+    labels -- write what a span blocked on inside it, where it is wide enough.
+    """
+    lanes = timeline.lanes
+    t0 = timeline.start
+    lo, hi = window if window is not None else (0.0, timeline.wall_ms)
+    if not hi > lo:
+        raise ValueError(f"window must be (start_ms, end_ms) with end after start, got {window}")
+    own_figure = ax is None
+    if own_figure:
+        fig, ax = plt.subplots(figsize=(12, 1.6 + 0.55 * len(lanes)), layout="constrained")
+    else:
+        fig = ax.figure
+
+    # Rows from the top, in lane order; one group of rows per process.
+    rows = {id(lane): len(lanes) - 1 - i for i, lane in enumerate(lanes)}
+    bars: dict[tuple[str, bool], list[tuple[float, tuple[float, float]]]] = defaultdict(list)
+    seen = set()
+    texts = []
+    for lane in lanes:
+        y = rows[id(lane)]
+        for s in lane.spans:
+            a, b = (s.start - t0) / 1e6, (s.end - t0) / 1e6
+            if b <= lo or a >= hi:
+                continue
+            a, b = max(a, lo), min(b, hi)
+            bars[(s.state, s.inferred)].append((y, (a, b - a)))
+            seen.add((s.state, s.inferred))
+            if labels and s.label and b - a > 0.12 * (hi - lo):
+                texts.append(((a + b) / 2, y, s.label))
+
+    for (state, inferred), items in bars.items():
+        by_row = defaultdict(list)
+        for y, xw in items:
+            by_row[y].append(xw)
+        for y, xws in by_row.items():
+            ax.broken_barh(
+                xws, (y - 0.38, 0.76), facecolors=COLORS[state],
+                edgecolor="#444444" if inferred else "none", linewidth=0,
+                hatch="///" if inferred else None, alpha=0.75 if inferred else 1.0,
+            )  # fmt: skip
+    for x, y, text in texts[:60]:
+        ax.text(x, y, text, ha="center", va="center", fontsize=10, color="#1b1b1b", clip_on=True)
+
+    # Process groups: a line between processes; each row names its thread or process.
+    processes = timeline.info.kind == "processes"
+    ax.set_yticks([rows[id(ln)] for ln in lanes])
+    ax.set_yticklabels([f"{ln.name}\n{'pid ' + str(ln.pid) if processes else 'tid ' + str(ln.native_id)}"
+                        for ln in lanes], fontsize=11)  # fmt: skip
+    for above, below in zip(lanes, lanes[1:]):
+        if above.pid != below.pid:
+            ax.axhline(rows[id(below)] + 0.5, color="#555555", linewidth=1.2)
+    ax.set_ylim(-0.6, len(lanes) - 0.4)
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("time since the start of the run (ms)", fontsize=12)
+    ax.tick_params(axis="x", labelsize=11)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+    info = timeline.info
+    first = title or f"{len(lanes)} {info.kind}" + (f" ({info.start_method})" if info.start_method else "")
+    gil = "GIL enabled" if info.gil_enabled else "no GIL: threads can run at the same instant"
+    second = (f"Python {info.python} · {gil} · switch interval {info.switch_interval * 1000:g} ms"
+              f" · {info.usable_cores} usable core{'s' if info.usable_cores != 1 else ''}")  # fmt: skip
+    ax.set_title(f"{first}\n{second}", fontsize=13, loc="left")
+
+    if legend:
+        names = LEGEND_GIL if info.gil_enabled else LEGEND_NO_GIL
+        handles = [Patch(facecolor=COLORS[st], label=names[st])
+                   for st in COLORS if (st, False) in seen or (st, True) in seen]  # fmt: skip
+        if any(inferred for _, inferred in seen):
+            handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///",
+                                 label="hatched: inferred, not seen"))  # fmt: skip
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=10,
+                  frameon=False)  # fmt: skip
+    if own_figure:
+        plt.close(fig)  # the caller shows it (a notebook displays the returned figure once)
+    return fig

@@ -1,0 +1,292 @@
+"""Records, for each thread, the instants at which it ran Python code.
+
+The principle: under the GIL only the thread that holds it executes Python
+bytecode. So a timestamp that a thread took by running Python code proves that
+the thread held the GIL at that instant. A thread records such timestamps
+("heartbeats") while it works, and marks the regions where it blocked (sleep,
+I/O, a lock) or sat in one long C call. The timeline module turns these
+records into spans of time with a state.
+
+Recording has to be cheap, or it changes what it measures: a heartbeat is one
+``time.perf_counter_ns()`` appended to an ``array('q')`` that belongs to the
+thread, with no lock and no object allocated per event.
+
+Two ways to record:
+
+* Built-in workloads (helpers.workloads) call ``lane.beat()`` themselves and
+  mark their blocking regions with ``lane.region(...)``.
+* Any other function is recorded automatically: ``sys.monitoring`` on Python
+  3.12+, ``sys.setprofile`` on 3.10 and 3.11. Every function start, C call and
+  C return becomes a heartbeat, and a C call becomes a marked region.
+
+Example::
+
+    >>> lane = LaneRecorder("worker")
+    >>> lane.begin(); lane.beat(); lane.end()
+    >>> len(lane.beats)
+    3
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from array import array
+from contextlib import contextmanager
+from types import FunctionType, MethodType
+
+now = time.perf_counter_ns  # CLOCK_MONOTONIC on Linux: the same clock in every process
+
+# Kinds of marked region. What each means for the GIL:
+BLOCKED = "blocked"  # the thread released the GIL (sleep, I/O, waiting on a lock)
+C_CALL = "c_call"  # one long C call that keeps the GIL (e.g. sum(range(10**8)))
+C_CALL_UNKNOWN = "c_call?"  # a C call seen by automatic recording: it may or may not release it
+
+
+class Stopped(Exception):
+    """Raised inside a worker to stop it because the run is being stopped."""
+
+
+class Control:
+    """Shared by the workers of one run (in one process): asks them to stop.
+
+    Threads cannot be killed from outside, so stopping is cooperative: built-in
+    workloads check ``stop`` between chunks of work, and automatic recording
+    raises Stopped at the next recorded event.
+    """
+
+    def __init__(self) -> None:
+        self.stop = False  # a plain attribute: the cheapest thing to check in a hot loop
+        self.event = threading.Event()  # wakes workers that sleep or wait
+
+    def request_stop(self) -> None:
+        self.stop = True
+        self.event.set()
+
+
+class LaneRecorder:
+    """What one thread records while it runs one task.
+
+    ``beats``  -- array of perf_counter_ns timestamps, each taken while running Python
+    ``marks``  -- list of (start_ns, end_ns, kind, label): blocking and C-call regions
+    """
+
+    def __init__(self, name: str, control: Control | None = None, auto: bool = False) -> None:
+        self.name = name
+        self.control = control or Control()
+        self.auto = auto  # recorded automatically rather than by a built-in workload
+        self.beats = array("q")
+        self.marks: list[tuple[int, int, str, str]] = []
+        self.pid = os.getpid()
+        self.native_id = 0
+        self.cpu_ns = 0  # CPU time the thread used for the task (time.thread_time_ns)
+        self._cpu_start = 0
+
+    def begin(self) -> None:
+        """Called by the runner in the worker thread, just before the task."""
+        self.pid = os.getpid()
+        self.native_id = threading.get_native_id()
+        self._cpu_start = time.thread_time_ns()
+        self.beats.append(now())
+
+    def end(self) -> None:
+        """Called by the runner in the worker thread, just after the task."""
+        self.beats.append(now())
+        self.cpu_ns = time.thread_time_ns() - self._cpu_start
+
+    def beat(self) -> None:
+        """Record that this thread is running Python code right now."""
+        self.beats.append(now())
+
+    @contextmanager
+    def region(self, kind: str, label: str, expected_s: float | None = None):
+        """Mark a region: ``with lane.region(BLOCKED, "sleep", 1.0): time.sleep(1)``.
+
+        The timestamps at both ends are heartbeats too: the thread ran Python
+        code to take them. A thread that wakes up must get the GIL back before
+        it can take the end timestamp; where the wait's length is known
+        (``expected_s``, a sleep or a timeout), the region ends when the wait
+        did, and the time after it shows as what it was: waiting for the GIL.
+        """
+        start = now()
+        self.beats.append(start)
+        try:
+            yield
+        finally:
+            end = now()
+            self.beats.append(end)
+            if expected_s is not None:
+                end = min(end, start + int(expected_s * 1e9))
+            self.marks.append((start, end, kind, label))
+
+    def check_stop(self) -> None:
+        if self.control.stop:
+            raise Stopped(self.name)
+
+    def to_record(self) -> dict:
+        """Plain data, cheap to pickle, to send from a child process to the parent."""
+        return {
+            "name": self.name,
+            "auto": self.auto,
+            "pid": self.pid,
+            "native_id": self.native_id,
+            "cpu_ns": self.cpu_ns,
+            "beats": self.beats.tobytes(),
+            "marks": list(self.marks),
+        }
+
+
+# Only C calls longer than this are kept as marked regions: the short ones (len,
+# list.append, ...) are far too many to keep and show nothing on a timeline.
+MIN_C_CALL_NS = 20_000
+
+
+def _c_name(func) -> str:
+    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+
+
+# --- automatic recording on Python 3.10 and 3.11: sys.setprofile -----------------
+# The profile function is set in the worker thread itself, so it sees only that
+# thread and needs no lookup: it closes over the lane's own array.
+
+
+def _make_profiler(lane: LaneRecorder):
+    append = lane.beats.append
+    marks = lane.marks
+    control = lane.control
+    # C calls in progress (they can nest): start times and functions, in two lists
+    # so that an event allocates nothing.
+    starts: list[int] = []
+    funcs: list[object] = []
+
+    def profile(frame, event, arg):
+        t = now()
+        append(t)
+        if event == "c_call":
+            starts.append(t)
+            funcs.append(arg)
+        elif event != "call" and event != "return" and funcs and funcs[-1] is arg:
+            start = starts.pop()
+            funcs.pop()
+            if t - start > MIN_C_CALL_NS:
+                marks.append((start, t, C_CALL_UNKNOWN, _c_name(arg)))
+        if control.stop:
+            sys.setprofile(None)
+            raise Stopped(lane.name)
+
+    return profile
+
+
+# --- automatic recording on Python 3.12+: sys.monitoring --------------------------
+# sys.monitoring is process-wide, so one set of callbacks serves every thread and
+# looks up the calling thread's lane. Events chosen for cost: a function start,
+# a resumed generator or coroutine, and every call (Python or C) with its C return.
+# Line, jump and branch events would show more but cost 7-35x.
+
+_monitored: dict[int, tuple[LaneRecorder, list, list]] = {}  # thread ident -> lane, C calls
+_tool_id: int | None = None
+_get_ident = threading.get_ident
+
+
+def _on_start(code, offset):  # PY_START, PY_RESUME
+    entry = _monitored.get(_get_ident())
+    if entry is not None:
+        lane = entry[0]
+        lane.beats.append(now())
+        if lane.control.stop:
+            raise Stopped(lane.name)
+
+
+def _on_call(code, offset, func, arg0):  # CALL: a Python or a C function is about to be called
+    entry = _monitored.get(_get_ident())
+    if entry is not None:
+        t = now()
+        entry[0].beats.append(t)
+        if type(func) is not FunctionType and type(func) is not MethodType:
+            entry[1].append(t)
+            entry[2].append(func)
+
+
+def _on_c_return(code, offset, func, arg0):  # C_RETURN, C_RAISE
+    entry = _monitored.get(_get_ident())
+    if entry is not None:
+        lane, starts, funcs = entry
+        t = now()
+        lane.beats.append(t)
+        if funcs and funcs[-1] is func:
+            start = starts.pop()
+            funcs.pop()
+            if t - start > MIN_C_CALL_NS:
+                lane.marks.append((start, t, C_CALL_UNKNOWN, _c_name(func)))
+        if lane.control.stop:
+            raise Stopped(lane.name)
+
+
+def _install_monitoring() -> None:
+    global _tool_id
+    mon = sys.monitoring
+    for tool in (4, 3, mon.PROFILER_ID):  # 3 and 4 have no assigned role: less likely taken
+        if mon.get_tool(tool) is None:
+            mon.use_tool_id(tool, "helpers.recorder")
+            _tool_id = tool
+            break
+    else:
+        raise RuntimeError("sys.monitoring: no free tool id (another profiler is running?)")
+    ev = mon.events
+    mon.register_callback(_tool_id, ev.PY_START, _on_start)
+    mon.register_callback(_tool_id, ev.PY_RESUME, _on_start)
+    mon.register_callback(_tool_id, ev.CALL, _on_call)
+    mon.register_callback(_tool_id, ev.C_RETURN, _on_c_return)
+    mon.register_callback(_tool_id, ev.C_RAISE, _on_c_return)
+    mon.set_events(_tool_id, ev.PY_START | ev.PY_RESUME | ev.CALL | ev.C_RETURN | ev.C_RAISE)
+
+
+def _uninstall_monitoring() -> None:
+    global _tool_id
+    if _tool_id is not None:
+        sys.monitoring.set_events(_tool_id, 0)
+        sys.monitoring.free_tool_id(_tool_id)
+        _tool_id = None
+
+
+_users = 0  # runs (in this process) that currently record automatically
+_users_lock = threading.Lock()
+
+USES_MONITORING = sys.version_info >= (3, 12)
+
+
+@contextmanager
+def automatic_recording():
+    """Switch automatic recording on for the duration of a run (the runner does this)."""
+    global _users
+    if USES_MONITORING:
+        with _users_lock:
+            if _users == 0:
+                _install_monitoring()
+            _users += 1
+    try:
+        yield
+    finally:
+        if USES_MONITORING:
+            with _users_lock:
+                _users -= 1
+                if _users == 0:
+                    _uninstall_monitoring()
+
+
+def attach(lane: LaneRecorder) -> None:
+    """Start recording the calling thread automatically into ``lane``."""
+    if USES_MONITORING:
+        _monitored[_get_ident()] = (lane, [], [])
+    else:
+        sys.setprofile(_make_profiler(lane))
+
+
+def detach() -> None:
+    """Stop recording the calling thread automatically."""
+    if USES_MONITORING:
+        _monitored.pop(_get_ident(), None)
+    else:
+        sys.setprofile(None)

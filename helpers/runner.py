@@ -1,0 +1,332 @@
+"""Run tasks in threads or in processes, record them, and return a Timeline.
+
+    >>> import helpers
+    >>> from helpers import workloads as w
+    >>> tl = helpers.run_threads([w.cpu(0.2), w.cpu(0.2)])
+    >>> tl = helpers.run_processes([w.cpu(0.2), w.cpu(0.2)], start_method="spawn")
+
+A task is a built-in workload (helpers.workloads) or any callable that takes no
+arguments (use functools.partial to give it some). The workers start together,
+behind a barrier, so that the timeline shows them competing from the first
+instant.
+
+Shutdown is designed, not hoped for. If a task raises, or the learner
+interrupts the kernel, or the run takes longer than ``timeout``, every other
+worker is stopped and joined before the error reaches the caller. Processes
+can be terminated. Threads cannot be killed (Python has no way to do it
+safely), so they are asked to stop: built-in workloads check between chunks,
+and automatically recorded code is stopped at its next function call.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import multiprocessing.connection
+import pickle
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+
+from . import recorder, system
+from .recorder import Control, LaneRecorder, Stopped
+from .timeline import RunInfo, Timeline
+from .workloads import Workload
+
+MAX_THREADS = 32
+MAX_PROCESSES = 16
+STOP_GRACE = 5.0  # seconds a stopped worker gets to finish before we give up on it
+START_METHODS = ("spawn", "forkserver", "fork")
+
+Task = Workload | Callable[[], object]
+
+
+class TaskError(RuntimeError):
+    """A task raised an exception. ``task_name`` says which; the cause is chained."""
+
+    def __init__(self, task_name: str, message: str) -> None:
+        super().__init__(message)
+        self.task_name = task_name
+
+
+def _task_name(task: Task, index: int) -> str:
+    base = task.name if isinstance(task, Workload) else getattr(task, "__name__", "task")
+    return f"{base}-{index + 1}"
+
+
+def _check(tasks: Sequence[Task], names: Sequence[str] | None, cap: int, what: str) -> list[str]:
+    if isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence):
+        raise TypeError(f"tasks must be a list of workloads or functions, not {type(tasks).__name__}")
+    if len(tasks) == 0:
+        raise ValueError("no tasks: give at least one, e.g. [helpers.workloads.cpu(0.2)]")
+    if len(tasks) > cap:
+        raise ValueError(f"{len(tasks)} {what} is more than the cap of {cap}; use fewer tasks")
+    for i, task in enumerate(tasks):
+        if not isinstance(task, Workload) and not callable(task):
+            raise TypeError(
+                f"task {i} is a {type(task).__name__}, which cannot be run: give a workload "
+                "(e.g. helpers.workloads.cpu(0.2)) or a function that takes no arguments"
+            )
+    if names is None:
+        return [_task_name(t, i) for i, t in enumerate(tasks)]
+    if len(names) != len(tasks):
+        raise ValueError(f"{len(names)} names for {len(tasks)} tasks")
+    return [str(n) for n in names]
+
+
+def _check_timeout(timeout: float) -> None:
+    if not timeout > 0:
+        raise ValueError(f"timeout must be more than 0 seconds, got {timeout}")
+
+
+def _run_info(kind: str, start_method: str | None = None, switch_interval=None) -> RunInfo:
+    py = system.python_info()
+    cores = system.cores()
+    return RunInfo(
+        kind=kind,
+        python=py["python"],
+        gil_enabled=py["gil_enabled"],
+        free_threaded_build=py["free_threaded_build"],
+        switch_interval=switch_interval or py["switch_interval"],
+        usable_cores=cores["usable"],
+        cpu_count=cores["cpu_count"],
+        start_method=start_method,
+    )
+
+
+def _work(task: Task, lane: LaneRecorder, barrier, timeout: float) -> None:
+    """What every worker does: wait for the others, then run the task, recorded."""
+    barrier.wait(timeout)
+    if lane.auto:
+        recorder.attach(lane)
+    try:
+        lane.begin()
+        if isinstance(task, Workload):
+            task.run(lane)
+        else:
+            task()
+        lane.end()
+    finally:
+        if lane.auto:
+            recorder.detach()
+
+
+# --- threads -------------------------------------------------------------------------
+
+
+def run_threads(
+    tasks: Sequence[Task],
+    *,
+    names: Sequence[str] | None = None,
+    switch_interval: float | None = None,
+    timeout: float = 60.0,
+) -> Timeline:
+    """Run each task in its own thread, all starting together; return the Timeline.
+
+    ``switch_interval`` (seconds) sets sys.setswitchinterval for the run only:
+    how long a thread may keep the GIL while another waits (default 0.005).
+    """
+    names = _check(tasks, names, MAX_THREADS, "threads")
+    _check_timeout(timeout)
+    if switch_interval is not None and not 0 < switch_interval <= 1:
+        raise ValueError(f"switch_interval is in seconds, between 0 and 1; got {switch_interval}")
+    control = Control()
+    lanes = [LaneRecorder(n, control, auto=not isinstance(t, Workload)) for t, n in zip(tasks, names)]
+    barrier = threading.Barrier(len(tasks))
+    errors: list[tuple[str, BaseException]] = []
+
+    def worker(task, lane):
+        try:
+            _work(task, lane, barrier, timeout)
+        except (Stopped, threading.BrokenBarrierError):
+            pass  # the run is being stopped
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
+            errors.append((lane.name, exc))
+            control.request_stop()
+            barrier.abort()
+
+    threads = [threading.Thread(target=worker, args=(t, ln), name=ln.name, daemon=True)
+               for t, ln in zip(tasks, lanes)]  # fmt: skip
+    old_interval = sys.getswitchinterval()
+    deadline = time.monotonic() + timeout
+    with recorder.automatic_recording() if any(ln.auto for ln in lanes) else _nothing():
+        try:
+            if switch_interval is not None:
+                sys.setswitchinterval(switch_interval)
+            for th in threads:
+                th.start()
+            for th in threads:  # join with a timeout, so that an interrupt gets through
+                while th.is_alive() and not errors:
+                    th.join(0.05)
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the run took longer than timeout={timeout} s")
+        finally:
+            control.request_stop()
+            barrier.abort()
+            _join_threads(threads)
+            sys.setswitchinterval(old_interval)
+    if errors:
+        name, exc = errors[0]
+        raise TaskError(name, f"task {name!r} raised {type(exc).__name__}: {exc}") from exc
+    records = [ln.to_record() for ln in lanes]
+    for r in records:
+        r["process_name"] = f"this process (pid {r['pid']})"
+    return Timeline.from_records(records, _run_info("threads", None, switch_interval))
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _join_threads(threads: list[threading.Thread]) -> None:
+    end = time.monotonic() + STOP_GRACE
+    for th in threads:
+        th.join(max(0.0, end - time.monotonic()))
+    stuck = [th.name for th in threads if th.is_alive()]
+    if stuck:
+        raise RuntimeError(
+            f"thread(s) {stuck} did not stop within {STOP_GRACE:g} s. Threads cannot be "
+            "killed from outside: they are daemon threads and will end with the kernel. "
+            "Restart the kernel to be rid of them now."
+        )
+
+
+# --- processes -----------------------------------------------------------------------
+
+
+def default_start_method() -> str:
+    return mp.get_start_method(allow_none=True) or mp.get_all_start_methods()[0]
+
+
+def _check_picklable(task: Task, name: str, start_method: str) -> None:
+    main = sys.modules.get("__main__")
+    interactive = not hasattr(main, "__file__")  # a notebook or the REPL
+    module = getattr(task, "__module__", None)
+    if start_method != "fork" and interactive and module == "__main__":
+        raise ValueError(
+            f"task {name!r} is defined in this notebook (module __main__). A process started "
+            f"with {start_method!r} is a fresh Python that imports your task by name, and a "
+            "notebook cannot be imported: define the function in a module (a .py file next "
+            "to the notebook) and import it from there, or use a built-in workload."
+        )
+    try:
+        pickle.dumps(task)
+    except Exception as exc:
+        raise ValueError(
+            f"task {name!r} cannot be sent to another process ({type(exc).__name__}: {exc}). "
+            "Lambdas, nested functions and objects holding locks or open files cannot be "
+            "pickled: define the function at the top level of a module and import it."
+        ) from exc
+
+
+def _process_main(task, name, barrier, conn, switch_interval, timeout) -> None:
+    """Runs in the child process: record the task and send the record home."""
+    if switch_interval is not None:
+        sys.setswitchinterval(switch_interval)
+    lane = LaneRecorder(name, auto=not isinstance(task, Workload))
+    try:
+        with recorder.automatic_recording() if lane.auto else _nothing():
+            _work(task, lane, barrier, timeout)
+        conn.send(("ok", lane.to_record()))
+    except threading.BrokenBarrierError:
+        conn.send(("stopped", None))
+    except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises it
+        conn.send(("error", f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"))
+    finally:
+        conn.close()
+
+
+def run_processes(
+    tasks: Sequence[Task],
+    *,
+    names: Sequence[str] | None = None,
+    start_method: str | None = None,
+    switch_interval: float | None = None,
+    timeout: float = 60.0,
+) -> Timeline:
+    """Run each task in its own process, all starting together; return the Timeline.
+
+    ``start_method`` is "spawn" (Windows, macOS), "forkserver" (Linux from 3.14)
+    or "fork"; by default, the platform's.
+    """
+    names = _check(tasks, names, MAX_PROCESSES, "processes")
+    _check_timeout(timeout)
+    start_method = start_method or default_start_method()
+    if start_method not in mp.get_all_start_methods():
+        raise ValueError(f"start_method {start_method!r} is not available here; "
+                         f"choose one of {mp.get_all_start_methods()}")  # fmt: skip
+    for task, name in zip(tasks, names):
+        _check_picklable(task, name, start_method)
+    ctx = mp.get_context(start_method)
+    barrier = ctx.Barrier(len(tasks))
+    procs, conns = [], []
+    for task, name in zip(tasks, names):
+        receive, send = ctx.Pipe(duplex=False)
+        args = (task, name, barrier, send, switch_interval, timeout)
+        procs.append(ctx.Process(target=_process_main, args=args, name=name, daemon=True))
+        conns.append((receive, send))
+    results: dict[int, tuple[str, object]] = {}
+    try:
+        for p in procs:
+            p.start()
+        for _, send in conns:
+            send.close()  # the child holds its own end; ours would hide a child's death
+        _collect(procs, [r for r, _ in conns], results, timeout)
+    finally:
+        _stop_processes(procs, barrier)
+        for receive, _ in conns:
+            receive.close()
+    records = []
+    for i, p in enumerate(procs):
+        status, payload = results[i]
+        records.append({**payload, "process_name": f"process {payload['pid']} ({p.name})"})
+    info = _run_info("processes", start_method, switch_interval)
+    return Timeline.from_records(records, info)
+
+
+def _collect(procs, receivers, results, timeout) -> None:
+    """Wait for every child's record; stop at the first error, death or timeout."""
+    deadline = time.monotonic() + timeout
+    waiting = dict(enumerate(receivers))
+    while waiting:
+        ready = mp.connection.wait(list(waiting.values()), timeout=0.1)
+        for i, conn in list(waiting.items()):
+            if conn not in ready:
+                continue
+            try:
+                status, payload = conn.recv()
+            except EOFError:
+                procs[i].join(1)
+                raise TaskError(procs[i].name, f"process {procs[i].name!r} died without a "
+                                f"result (exit code {procs[i].exitcode})") from None  # fmt: skip
+            if status == "error":
+                raise TaskError(procs[i].name, f"task {procs[i].name!r} raised {payload}")
+            results[i] = (status, payload)
+            del waiting[i]
+        if waiting and time.monotonic() > deadline:
+            raise TimeoutError(f"the run took longer than timeout={timeout} s")
+
+
+def _stop_processes(procs, barrier) -> None:
+    """Make sure no child outlives the run: ask, then terminate, then kill."""
+    try:
+        barrier.abort()  # children still waiting at the barrier give up
+    except Exception:  # noqa: BLE001 - the barrier's manager may be gone already
+        pass
+    for p in procs:
+        if p.pid is not None:
+            p.join(0.5 if p.is_alive() else 0)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        if p.pid is not None:
+            p.join(STOP_GRACE)
+            if p.is_alive():
+                p.kill()
+                p.join()
