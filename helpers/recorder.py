@@ -73,10 +73,14 @@ class LaneRecorder:
     ``marks``  -- list of (start_ns, end_ns, kind, label): blocking and C-call regions
     """
 
-    def __init__(self, name: str, control: Control | None = None, auto: bool = False) -> None:
+    def __init__(self, name: str, control: Control | None = None, auto: bool = False,
+                 stoppable: bool = True) -> None:
         self.name = name
         self.control = control or Control()
         self.auto = auto  # recorded automatically rather than by a built-in workload
+        # False for a thread we only watch (the notebook's own): when the run is
+        # stopped, recording of it ends, but nothing is raised in it.
+        self.stoppable = stoppable
         self.beats = array("q")
         self.marks: list[tuple[int, int, str, str]] = []
         self.pid = os.getpid()
@@ -93,6 +97,8 @@ class LaneRecorder:
 
     def end(self) -> None:
         """Called by the runner in the worker thread, just after the task."""
+        if threading.get_native_id() != self.native_id:
+            return  # only the thread itself can prove it ran, and measure its CPU time
         self.beats.append(now())
         self.cpu_ns = time.thread_time_ns() - self._cpu_start
 
@@ -122,7 +128,7 @@ class LaneRecorder:
             self.marks.append((start, end, kind, label))
 
     def check_stop(self) -> None:
-        if self.control.stop:
+        if self.control.stop and self.stoppable:
             raise Stopped(self.name)
 
     def to_record(self) -> dict:
@@ -174,7 +180,7 @@ def _make_profiler(lane: LaneRecorder):
                 marks.append((start, t, C_CALL_UNKNOWN, _c_name(arg)))
         if control.stop:
             sys.setprofile(None)
-            raise Stopped(lane.name)
+            lane.check_stop()
 
     return profile
 
@@ -196,7 +202,7 @@ def _on_start(code, offset):  # PY_START, PY_RESUME
         lane = entry[0]
         lane.beats.append(now())
         if lane.control.stop:
-            raise Stopped(lane.name)
+            lane.check_stop()
 
 
 def _on_call(code, offset, func, arg0):  # CALL: a Python or a C function is about to be called
@@ -221,7 +227,7 @@ def _on_c_return(code, offset, func, arg0):  # C_RETURN, C_RAISE
             if t - start > MIN_C_CALL_NS:
                 lane.marks.append((start, t, C_CALL_UNKNOWN, _c_name(func)))
         if lane.control.stop:
-            raise Stopped(lane.name)
+            lane.check_stop()
 
 
 def _install_monitoring() -> None:
@@ -282,6 +288,20 @@ def attach(lane: LaneRecorder) -> None:
         _monitored[_get_ident()] = (lane, [], [])
     else:
         sys.setprofile(_make_profiler(lane))
+
+
+def detach_other(lane: LaneRecorder) -> None:
+    """Stop recording ``lane``'s thread from any thread (used for the notebook's own thread).
+
+    With sys.setprofile only a thread can remove its own profiler: it does so at
+    its next event, having seen the stop flag.
+    """
+    lane.stoppable = False
+    lane.control.request_stop()
+    if USES_MONITORING:
+        for ident, entry in list(_monitored.items()):
+            if entry[0] is lane:
+                del _monitored[ident]
 
 
 def detach() -> None:

@@ -127,52 +127,123 @@ def run_threads(
     ``switch_interval`` (seconds) sets sys.setswitchinterval for the run only:
     how long a thread may keep the GIL while another waits (default 0.005).
     """
-    names = _check(tasks, names, MAX_THREADS, "threads")
-    _check_timeout(timeout)
-    if switch_interval is not None and not 0 < switch_interval <= 1:
-        raise ValueError(f"switch_interval is in seconds, between 0 and 1; got {switch_interval}")
-    control = Control()
-    lanes = [LaneRecorder(n, control, auto=not isinstance(t, Workload)) for t, n in zip(tasks, names)]
-    barrier = threading.Barrier(len(tasks))
-    errors: list[tuple[str, BaseException]] = []
+    return start_threads(tasks, names=names, switch_interval=switch_interval,
+                         timeout=timeout).wait()  # fmt: skip
 
-    def worker(task, lane):
-        try:
-            _work(task, lane, barrier, timeout)
-        except (Stopped, threading.BrokenBarrierError):
-            pass  # the run is being stopped
-        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
-            errors.append((lane.name, exc))
-            control.request_stop()
-            barrier.abort()
 
-    threads = [threading.Thread(target=worker, args=(t, ln), name=ln.name, daemon=True)
-               for t, ln in zip(tasks, lanes)]  # fmt: skip
-    old_interval = sys.getswitchinterval()
-    deadline = time.monotonic() + timeout
-    with recorder.automatic_recording() if any(ln.auto for ln in lanes) else _nothing():
+def start_threads(
+    tasks: Sequence[Task],
+    *,
+    names: Sequence[str] | None = None,
+    switch_interval: float | None = None,
+    timeout: float = 60.0,
+    record_caller: bool = False,
+) -> ThreadRun:
+    """Start the tasks in threads and return at once, so that the caller stays free.
+
+    ``record_caller=True`` also records the calling thread (in a notebook, the
+    kernel's main thread, which handles widget events) until the run is over.
+    Call ``.wait()`` on the result to get the Timeline:
+
+        >>> run = helpers.start_threads([w.cpu(1.0)], record_caller=True)
+        >>> ...                       # the notebook stays responsive meanwhile
+        >>> tl = run.wait()
+    """
+    return ThreadRun(tasks, names, switch_interval, timeout, record_caller)
+
+
+class ThreadRun:
+    """Threads started by start_threads: ``done()``, ``stop()``, ``wait() -> Timeline``."""
+
+    def __init__(self, tasks, names, switch_interval, timeout, record_caller) -> None:
+        names = _check(tasks, names, MAX_THREADS, "threads")
+        _check_timeout(timeout)
+        if switch_interval is not None and not 0 < switch_interval <= 1:
+            raise ValueError(f"switch_interval is in seconds, between 0 and 1; got {switch_interval}")
+        self.timeout = timeout
+        self.switch_interval = switch_interval
+        self.control = Control()
+        self.lanes = [LaneRecorder(n, self.control, auto=not isinstance(t, Workload))
+                      for t, n in zip(tasks, names)]  # fmt: skip
+        self.errors: list[tuple[str, BaseException]] = []
+        self._barrier = threading.Barrier(len(tasks))
+        self._threads = [threading.Thread(target=self._worker, args=(t, ln), name=ln.name,
+                                          daemon=True) for t, ln in zip(tasks, self.lanes)]  # fmt: skip
+        self._caller = None
+        if record_caller:  # the caller is recorded like any function: automatically
+            name = threading.current_thread().name
+            self._caller = LaneRecorder(f"{name} (caller)", Control(), auto=True, stoppable=False)
+        self._recording = None
+        self._old_interval = sys.getswitchinterval()
+        self._finished = False
+        self._deadline = time.monotonic() + timeout
+        auto = self._caller is not None or any(ln.auto for ln in self.lanes)
+        self._recording = recorder.automatic_recording() if auto else _nothing()
+        self._recording.__enter__()
         try:
             if switch_interval is not None:
                 sys.setswitchinterval(switch_interval)
-            for th in threads:
+            if self._caller is not None:
+                recorder.attach(self._caller)
+                self._caller.begin()
+            for th in self._threads:
                 th.start()
-            for th in threads:  # join with a timeout, so that an interrupt gets through
-                while th.is_alive() and not errors:
+        except BaseException:
+            self._finish()
+            raise
+
+    def _worker(self, task, lane) -> None:
+        try:
+            _work(task, lane, self._barrier, self.timeout)
+        except (Stopped, threading.BrokenBarrierError):
+            pass  # the run is being stopped
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller by wait()
+            self.errors.append((lane.name, exc))
+            self.control.request_stop()
+            self._barrier.abort()
+
+    def done(self) -> bool:
+        """True when every worker has finished (or the run was stopped)."""
+        return self._finished or not any(th.is_alive() for th in self._threads)
+
+    def stop(self) -> None:
+        """Ask every worker to stop; ``wait()`` then collects what they did."""
+        self.control.request_stop()
+        self._barrier.abort()
+
+    def wait(self) -> Timeline:
+        """Wait for the workers (at most ``timeout`` from the start); return the Timeline."""
+        try:
+            for th in self._threads:  # join with a timeout, so that an interrupt gets through
+                while th.is_alive() and not self.errors:
                     th.join(0.05)
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"the run took longer than timeout={timeout} s")
+                    if time.monotonic() > self._deadline:
+                        raise TimeoutError(f"the run took longer than timeout={self.timeout} s")
         finally:
-            control.request_stop()
-            barrier.abort()
-            _join_threads(threads)
-            sys.setswitchinterval(old_interval)
-    if errors:
-        name, exc = errors[0]
-        raise TaskError(name, f"task {name!r} raised {type(exc).__name__}: {exc}") from exc
-    records = [ln.to_record() for ln in lanes]
-    for r in records:
-        r["process_name"] = f"this process (pid {r['pid']})"
-    return Timeline.from_records(records, _run_info("threads", None, switch_interval))
+            self._finish()
+        if self.errors:
+            name, exc = self.errors[0]
+            raise TaskError(name, f"task {name!r} raised {type(exc).__name__}: {exc}") from exc
+        lanes = self.lanes + ([self._caller] if self._caller is not None else [])
+        records = [ln.to_record() for ln in lanes]
+        for r in records:
+            r["process_name"] = f"this process (pid {r['pid']})"
+        return Timeline.from_records(records, _run_info("threads", None, self.switch_interval))
+
+    def _finish(self) -> None:
+        """Stop and join every worker, stop recording, restore the switch interval. Once."""
+        if self._finished:
+            return
+        self._finished = True
+        try:
+            self.stop()
+            _join_threads(self._threads)
+        finally:
+            if self._caller is not None:
+                self._caller.end()
+                recorder.detach_other(self._caller)
+            sys.setswitchinterval(self._old_interval)
+            self._recording.__exit__(None, None, None)
 
 
 class _nothing:
