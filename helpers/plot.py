@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import Patch
+import numpy as np
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path
 
 from .timeline import BLOCKED, C_CALL, FINISHED, RUNNING, WAITING_CPU, WAITING_GIL, Timeline
 
@@ -81,21 +83,27 @@ def plot_timeline(
             if b <= lo or a >= hi:
                 continue
             a, b = max(a, lo), min(b, hi)
-            bars[(s.state, s.inferred)].append((y, (a, b - a)))
+            bars[(s.state, s.inferred)].append((y, (a, b - a)))  # row, (start, width)
             seen.add((s.state, s.inferred))
             if labels and s.label and b - a > 0.12 * (hi - lo):
                 texts.append(((a + b) / 2, y, s.label))
 
     for (state, inferred), items in bars.items():
-        by_row = defaultdict(list)
-        for y, xw in items:
-            by_row[y].append(xw)
-        for y, xws in by_row.items():
-            ax.broken_barh(
-                xws, (y - 0.38, 0.76), facecolors=COLORS[state],
-                edgecolor="#444444" if inferred else "none", linewidth=0,
-                hatch="///" if inferred else None, alpha=0.75 if inferred else 1.0,
-            )  # fmt: skip
+        # All the rectangles of one state as one path: fast enough for 100,000 spans.
+        y = np.array([row for row, _ in items], dtype=float)
+        x0 = np.array([x for _, (x, _) in items])
+        x1 = x0 + np.array([width for _, (_, width) in items])
+        y, x0, x1 = _merge_subpixel_gaps(y, x0, x1, (hi - lo) / 3000)
+        lo_y, hi_y = y - 0.38, y + 0.38
+        corners = [(x0, lo_y), (x0, hi_y), (x1, hi_y), (x1, lo_y), (x0, lo_y)]
+        verts = np.stack([np.column_stack(c) for c in corners], axis=1).reshape(-1, 2)
+        codes = np.tile([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY],
+                        len(y))  # fmt: skip
+        ax.add_artist(PathPatch(  # add_artist: the limits are set below, not computed
+            Path(verts, codes), facecolor=COLORS[state], linewidth=0,
+            edgecolor="#444444" if inferred else "none", hatch="///" if inferred else None,
+            alpha=0.75 if inferred else 1.0,
+        ))  # fmt: skip
     for x, y, text in texts[:60]:
         ax.text(x, y, text, ha="center", va="center", fontsize=10, color="#1b1b1b", clip_on=True)
 
@@ -133,3 +141,15 @@ def plot_timeline(
     if own_figure:
         plt.close(fig)  # the caller shows it (a notebook displays the returned figure once)
     return fig
+
+
+def _merge_subpixel_gaps(y, x0, x1, eps):
+    """Join rectangles of one row whose gap is far below a pixel: the picture is the same,
+    and drawing 100,000 spans stays fast. Input is in row order, then time order."""
+    if len(y) < 2:
+        return y, x0, x1
+    keep = (y[1:] == y[:-1]) & (x0[1:] - x1[:-1] < eps)
+    breaks = np.flatnonzero(~keep)
+    firsts = np.concatenate(([0], breaks + 1))
+    lasts = np.concatenate((breaks, [len(y) - 1]))
+    return y[firsts], x0[firsts], x1[lasts]

@@ -51,7 +51,11 @@ class TaskError(RuntimeError):
 
 
 def _task_name(task: Task, index: int) -> str:
-    base = task.name if isinstance(task, Workload) else getattr(task, "__name__", "task")
+    if isinstance(task, Workload):
+        base = task.name
+    else:  # a function, a functools.partial of one, or any callable object
+        func = getattr(task, "func", task)
+        base = getattr(func, "__name__", None) or type(task).__name__
     return f"{base}-{index + 1}"
 
 

@@ -12,9 +12,10 @@ How a lane's spans are worked out from its heartbeats:
   process recorded a heartbeat, since that thread held the GIL then.
 * A gap inside a marked region is what the region says: blocked with the GIL
   released (sleep, I/O, a lock), or in a C call that keeps the GIL.
-* Any other gap: while another thread of the process ran, this one was
-  *waiting for the GIL*; while nobody in the process ran, it was waiting for a
-  CPU core (the operating system had given its core to someone else).
+* Any other gap: while another thread of the process held the GIL, this one
+  was *waiting for the GIL*; otherwise it held the GIL itself but was not
+  running: it was waiting for a CPU core (the operating system had given its
+  core to another program).
 * After its last heartbeat a lane is *finished*.
 
 What is worked out rather than seen is marked ``inferred=True``: a C call
@@ -296,13 +297,17 @@ def _build_process(records, beats, gil, merge_gap, run_start, run_end) -> list[L
     for f, la in zip(firsts, lasts):
         slices[ln[f]].append((int(t[f]), int(t[la])))
 
-    # When a thread holds the GIL: while it runs Python, and in a C call that keeps it.
-    holding = [running[i] + [(m[0], m[1]) for m in r["marks"] if m[2] == recorder.C_CALL]
-               for i, r in enumerate(records)]  # fmt: skip
+    marks = [sorted(r["marks"]) for r in records]
+    if gil:
+        marks = [[_end_c_call(m, i, t, ln) for m in ms] for i, ms in enumerate(marks)]
+    # When a thread holds the GIL: its slices, which include a C call that keeps
+    # it and moments when the OS took its core away (it still held the GIL).
+    holding = [slices[i] + [(m[0], m[1]) for m in marks[i] if m[2] == recorder.C_CALL]
+               for i in range(n)]  # fmt: skip
     lanes = []
     for i, r in enumerate(records):
-        others = _union(x for j, spans in enumerate(holding) if j != i for x in spans)
-        spans = _lane_spans(running[i], sorted(r["marks"]), others, gil, r["auto"],
+        others = _Others(x for j, spans in enumerate(holding) if j != i for x in spans)
+        spans = _lane_spans(running[i], marks[i], others, gil, r["auto"],
                             merge_gap, run_start, run_end)  # fmt: skip
         lanes.append(Lane(
             name=r["name"], pid=r["pid"], native_id=r["native_id"],
@@ -310,6 +315,21 @@ def _build_process(records, beats, gil, merge_gap, run_start, run_end) -> list[L
             spans=tuple(spans), slices=tuple(slices[i]), cpu_ns=r["cpu_ns"], auto=r["auto"],
         ))  # fmt: skip
     return lanes
+
+
+def _end_c_call(mark, lane, t, ln):
+    """Where a C call that keeps the GIL really ended.
+
+    Its end is timestamped by Python code that runs after it returns, and that
+    code may first hand the GIL to a waiting thread. So under the GIL the call
+    ended no later than the first heartbeat another thread took after it began.
+    """
+    start, end, kind, label = mark
+    if kind != recorder.C_CALL:
+        return mark
+    lo, hi = np.searchsorted(t, [start, end], side="right")
+    others = np.flatnonzero(ln[lo:hi] != lane)
+    return (start, int(t[lo + others[0]]), kind, label) if len(others) else mark
 
 
 def _lane_spans(running, marks, others, gil, auto, merge_gap, run_start, run_end) -> list[Span]:
@@ -370,11 +390,20 @@ def _union(intervals) -> list[tuple[int, int]]:
     return out
 
 
-def _covered(a, b, others) -> list[tuple[int, int, bool]]:
-    """Cut (a, b) into pieces, each covered or not by ``others`` (sorted, apart)."""
+class _Others:
+    """Other threads' GIL-holding intervals, sorted and apart, with their ends for bisect."""
+
+    def __init__(self, intervals) -> None:
+        self.intervals = _union(intervals)
+        self.ends = [e for _, e in self.intervals]
+
+
+def _covered(a, b, others: _Others) -> list[tuple[int, int, bool]]:
+    """Cut (a, b) into pieces, each covered or not by another thread's interval."""
     pieces, cursor = [], a
-    ends = [e for _, e in others]
-    for s, e in others[bisect.bisect_right(ends, a):]:
+    intervals = others.intervals
+    for k in range(bisect.bisect_right(others.ends, a), len(intervals)):
+        s, e = intervals[k]
         if s >= b:
             break
         s, e = max(s, a), min(e, b)

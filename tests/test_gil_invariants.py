@@ -1,0 +1,130 @@
+"""What the timeline must show on a GIL build, measured on this machine.
+
+These runs are real: two CPU-bound threads, sleepers, C calls. The assertions
+are what holds on any machine with a GIL (no two threads running at once,
+slices near the switch interval, running time matching the OS's count), with
+retries where a busy machine can only stretch a measurement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import sys
+
+import pytest
+
+import helpers
+from helpers import workloads as w
+from helpers.timeline import Timeline
+
+pytestmark = [
+    pytest.mark.usefixtures("no_leftovers"),
+    pytest.mark.skipif(not helpers.gil_enabled(), reason="these invariants are about the GIL"),
+]
+
+
+def overlap_ns(a: list[helpers.Span], b: list[helpers.Span]) -> int:
+    """Total time during which a span of ``a`` and a span of ``b`` both run."""
+    total, j = 0, 0
+    for s in a:
+        for t in b:
+            total += max(0, min(s.end, t.end) - max(s.start, t.start))
+    return total
+
+
+def two_cpu_threads(seconds=0.3, switch_interval=None):
+    run = helpers.start_threads([w.cpu(seconds), w.cpu(seconds)], switch_interval=switch_interval)
+    return run.wait(), [lane.to_record() for lane in run.lanes]
+
+
+def test_running_spans_of_two_threads_never_overlap():
+    tl, records = two_cpu_threads()
+    a, b = (tl.spans(helpers.RUNNING, lane=ln.name) for ln in tl.lanes)
+    assert a and b
+    assert overlap_ns(a, b) == 0
+    # The timeline splits a thread's running span where another thread recorded a
+    # heartbeat, so the check above holds by construction. The real test of the
+    # recording is to read each thread on its own, as for a free-threaded build:
+    # if any heartbeat had been taken without the GIL, the threads would overlap.
+    alone = Timeline.from_records(records, dataclasses.replace(tl.info, gil_enabled=False))
+    a, b = (alone.spans(helpers.RUNNING, lane=ln.name) for ln in alone.lanes)
+    print(f"overlap when each thread is read on its own: {overlap_ns(a, b)} ns")
+    assert overlap_ns(a, b) <= 1_000  # the clock's resolution, not a slice
+
+
+@pytest.mark.parametrize("interval_ms", [1, 5, 20])
+def test_two_cpu_threads_alternate_in_slices_of_the_switch_interval(interval_ms):
+    # A busy machine can only stretch slices (the holder loses its core), so a
+    # run that misses is tried again; each attempt's figures are printed.
+    medians = []
+    for _attempt in range(3):
+        tl, _ = two_cpu_threads(seconds=max(0.25, interval_ms * 0.025), 
+                                switch_interval=interval_ms / 1000)
+        slices = [e - s for lane in tl.lanes for s, e in lane.slices[1:-1]]  # not the first/last
+        medians.append(statistics.median(slices) / 1e6)
+        print(f"switch interval {interval_ms} ms: {len(slices)} slices, median {medians[-1]:.3f} ms")
+        if abs(medians[-1] - interval_ms) <= 0.15 * interval_ms:
+            break
+    assert abs(medians[-1] - interval_ms) <= 0.15 * interval_ms, medians
+    assert tl.info.switch_interval == interval_ms / 1000
+    assert sys.getswitchinterval() == 0.005  # restored after the run
+
+
+def test_running_time_agrees_with_thread_time():
+    tl, _ = two_cpu_threads(seconds=0.4)
+    for s in tl.stats():
+        print(f"{s.name}: running {s.running_ms:.1f} ms, thread_time {s.cpu_ms:.1f} ms")
+        assert s.running_ms == pytest.approx(s.cpu_ms, rel=0.05)
+
+
+def test_sleeping_and_io_threads_are_blocked_with_the_gil_released():
+    tl = helpers.run_threads([w.cpu(0.3), w.sleep(0.2), w.io(0.2, requests=2)])
+    sleep = tl.stats()[1]
+    io = tl.lane("io-3")
+    assert sleep.blocked_ms == pytest.approx(200, rel=0.1)
+    assert {s.label for s in tl.spans(helpers.BLOCKED, lane="sleep-2")} == {"sleep"}
+    io_blocked = tl.spans(helpers.BLOCKED, lane="io-3")
+    assert len(io_blocked) == 2 and all("I/O" in s.label for s in io_blocked)
+    assert sum(s.duration for s in io_blocked) / 1e6 == pytest.approx(200, rel=0.1)
+    # While they were blocked, the CPU thread ran: they had released the GIL.
+    assert overlap_ns(tl.spans(helpers.RUNNING, lane="cpu-1"), io_blocked) > 50e6
+    assert not any(s.inferred for s in io.spans)
+
+
+def test_a_sleeper_next_to_cpu_threads_waits_for_the_gil_after_waking():
+    tl = helpers.run_threads([w.cpu(0.4), w.cpu(0.4), w.sleep(0.05)])
+    spans = tl.lane("sleep-3").spans
+    i = next(i for i, s in enumerate(spans) if s.state == helpers.BLOCKED)
+    assert spans[i + 1].state == helpers.WAITING_GIL  # woke, and had to wait for the GIL
+    late_ms = spans[i + 1].duration / 1e6
+    print(f"the sleeper woke {late_ms:.2f} ms late")
+    assert late_ms > 0
+
+
+def test_no_other_thread_runs_during_a_c_call_that_keeps_the_gil():
+    tl = helpers.run_threads([w.c_call_holds_gil(0.2), w.cpu(0.3)])
+    c_calls = tl.spans(helpers.C_CALL, lane="sum-1")
+    assert len(c_calls) == 1 and c_calls[0].label.startswith("sum(range(")
+    # The C call's span ends at the other thread's first heartbeat after it began:
+    # had sum() let go of the GIL, that would have come early and cut it short.
+    # It is calibrated to take 0.2 s; a busy machine only makes it slower.
+    print(f"sum() kept the GIL for {c_calls[0].duration / 1e6:.1f} ms")
+    assert c_calls[0].duration > 0.15e9
+    assert overlap_ns(c_calls, tl.spans(helpers.RUNNING, lane="cpu-2")) == 0
+    # ...and the CPU thread is shown waiting for the GIL meanwhile.
+    waiting = tl.spans(helpers.WAITING_GIL, lane="cpu-2")
+    assert overlap_ns(c_calls, waiting) > 0.8 * c_calls[0].duration
+
+
+def test_other_threads_run_during_a_c_call_that_releases_the_gil():
+    tl = helpers.run_threads([w.c_call_releases_gil(0.3), w.cpu(0.3)])
+    hashing = tl.spans(helpers.BLOCKED, lane="hash-1")
+    assert hashing and all("hashlib" in s.label for s in hashing)
+    assert overlap_ns(hashing, tl.spans(helpers.RUNNING, lane="cpu-2")) > 50e6
+
+
+def test_a_lock_wait_is_blocked():
+    tl = helpers.run_threads([w.lock_wait(0.1)])
+    (span,) = tl.spans(helpers.BLOCKED)
+    assert span.label == "lock" and span.duration == pytest.approx(100e6, rel=0.1)

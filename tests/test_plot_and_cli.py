@@ -1,0 +1,90 @@
+"""The picture and the command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import time
+from array import array
+
+import pytest
+
+import helpers
+from helpers import workloads as w
+from helpers.timeline import RunInfo, Timeline
+
+
+def test_plot_draws_a_row_per_thread_with_a_legend_and_zooms(no_leftovers):
+    tl = helpers.run_threads([w.cpu(0.1), w.cpu(0.1), w.sleep(0.05)])
+    fig = tl.plot()
+    ax = fig.axes[0]
+    assert [t.get_text().split("\n")[0] for t in ax.get_yticklabels()] == ["cpu-1", "cpu-2", "sleep-3"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "running Python (holds the GIL)" in legend and "waiting for the GIL" in legend
+    assert "GIL enabled" in ax.get_title(loc="left")
+    zoomed = tl.plot(window=(50, 60))
+    assert zoomed.axes[0].get_xlim() == (50, 60)
+    with pytest.raises(ValueError, match="window"):
+        tl.plot(window=(60, 50))
+
+
+def test_plotting_100_000_spans_takes_well_under_a_second():
+    n = 50_000  # heartbeats 10 us apart, alternating between two lanes every 3 beats
+    beats_a = [i * 10_000 for i in range(n * 3) if (i // 3) % 2 == 0]
+    beats_b = [i * 10_000 for i in range(n * 3) if (i // 3) % 2 == 1]
+    records = [
+        {"name": name, "pid": 1, "native_id": tid, "auto": False, "cpu_ns": 0,
+         "beats": array("q", beats).tobytes(), "marks": []}
+        for name, tid, beats in (("a", 1, beats_a), ("b", 2, beats_b))
+    ]  # fmt: skip
+    info = RunInfo("threads", "3.11", True, False, 0.005, 2, 2)
+    tl = Timeline.from_records(records, info)
+    spans = sum(len(lane.spans) for lane in tl.lanes)
+    assert spans >= 100_000
+    t0 = time.perf_counter()
+    tl.plot().savefig(io.BytesIO(), format="png")  # render it, as a notebook does
+    elapsed = time.perf_counter() - t0
+    print(f"plotted and rendered {spans} spans in {elapsed:.2f} s")
+    assert elapsed < 1.0
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "helpers", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def test_cli_records_threads_to_a_trace_and_a_png(tmp_path):
+    out = run_cli("record", "--workload", "cpu,cpu,sleep", "--seconds", "0.1",
+                  "--switch-interval", "2", "--out", "t.json", "--png", "t.png", cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    trace = json.loads((tmp_path / "t.json").read_text())
+    names = [e["args"]["name"] for e in trace["traceEvents"] if e["name"] == "thread_name"]
+    assert names == ["cpu-1", "cpu-2", "sleep-3"]
+    assert trace["otherData"]["switch_interval"] == 0.002
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "switch interval 2 ms" in out.stdout
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver", "fork"])
+def test_cli_records_processes(tmp_path, start_method):
+    out = run_cli("record", "--workload", "cpu,sleep", "--processes", "--seconds", "0.1",
+                  "--start-method", start_method, "--out", "p.json", cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    trace = json.loads((tmp_path / "p.json").read_text())
+    assert len({e["pid"] for e in trace["traceEvents"]}) == 2
+    assert trace["otherData"]["start_method"] == start_method
+
+
+def test_cli_explains_bad_input(tmp_path):
+    out = run_cli("record", "--workload", "cpu,gpu", "--out", "x.json", cwd=tmp_path)
+    assert out.returncode == 2 and "unknown workload 'gpu'; choose one of" in out.stderr
+    out = run_cli("record", "--workload", "cpu", "--seconds", "0", "--out", "x.json", cwd=tmp_path)
+    assert out.returncode == 2 and "more than 0" in out.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_cli_shows_cores(tmp_path):
+    out = run_cli("cores", cwd=tmp_path)
+    assert out.returncode == 0 and "usable" in out.stdout
