@@ -188,12 +188,13 @@ def _make_profiler(lane: LaneRecorder):
 # --- automatic recording on Python 3.12+: sys.monitoring --------------------------
 # sys.monitoring is process-wide, so one set of callbacks serves every thread and
 # looks up the calling thread's lane. Events chosen for cost: a function start,
-# a resumed generator or coroutine, and every call (Python or C) with its C return.
+# a resumed generator or coroutine, and calls of C functions with their return.
 # Line, jump and branch events would show more but cost 7-35x.
 
 _monitored: dict[int, tuple[LaneRecorder, list, list]] = {}  # thread ident -> lane, C calls
 _tool_id: int | None = None
 _get_ident = threading.get_ident
+_DISABLE = getattr(getattr(sys, "monitoring", None), "DISABLE", None)
 
 
 def _on_start(code, offset):  # PY_START, PY_RESUME
@@ -202,17 +203,20 @@ def _on_start(code, offset):  # PY_START, PY_RESUME
         lane = entry[0]
         lane.beats.append(now())
         if lane.control.stop:
-            lane.check_stop()
+            _stop_monitoring(lane)
 
 
-def _on_call(code, offset, func, arg0):  # CALL: a Python or a C function is about to be called
+def _on_call(code, offset, func, arg0):  # CALL: a function is about to be called
+    if type(func) is FunctionType or type(func) is MethodType:
+        # A Python function: its PY_START gives the heartbeat. Switch this call
+        # site off (for every thread, until the next run) so calls cost one event.
+        return _DISABLE
     entry = _monitored.get(_get_ident())
-    if entry is not None:
+    if entry is not None:  # a C function: mark the call, to see how long it takes
         t = now()
         entry[0].beats.append(t)
-        if type(func) is not FunctionType and type(func) is not MethodType:
-            entry[1].append(t)
-            entry[2].append(func)
+        entry[1].append(t)
+        entry[2].append(func)
 
 
 def _on_c_return(code, offset, func, arg0):  # C_RETURN, C_RAISE
@@ -227,7 +231,13 @@ def _on_c_return(code, offset, func, arg0):  # C_RETURN, C_RAISE
             if t - start > MIN_C_CALL_NS:
                 lane.marks.append((start, t, C_CALL_UNKNOWN, _c_name(func)))
         if lane.control.stop:
-            lane.check_stop()
+            _stop_monitoring(lane)
+
+
+def _stop_monitoring(lane: LaneRecorder) -> None:
+    """The run is stopping: stop recording this thread, then raise Stopped in it (once)."""
+    _monitored.pop(_get_ident(), None)
+    lane.check_stop()
 
 
 def _install_monitoring() -> None:
@@ -241,6 +251,7 @@ def _install_monitoring() -> None:
     else:
         raise RuntimeError("sys.monitoring: no free tool id (another profiler is running?)")
     ev = mon.events
+    mon.restart_events()  # call sites switched off during an earlier run count again
     mon.register_callback(_tool_id, ev.PY_START, _on_start)
     mon.register_callback(_tool_id, ev.PY_RESUME, _on_start)
     mon.register_callback(_tool_id, ev.CALL, _on_call)

@@ -56,3 +56,28 @@ def _multiprocessing_helpers() -> set[int]:
         getattr(resource_tracker._resource_tracker, "_pid", None),
     }
     return {p for p in pids if p}
+
+
+@pytest.fixture
+def realtime():
+    """Run the test's threads and processes at real-time priority, where allowed.
+
+    Measurements of the GIL's switching need the thread that is handed the GIL to
+    get a core at once. When every core is busy with other programs, the OS lets
+    it wait up to a scheduler time slice (3 ms here) first, which stretches every
+    GIL slice. A real-time thread is run at once. Threads and processes started
+    by this thread inherit its policy; it is restored afterwards.
+    """
+    if not hasattr(os, "sched_setscheduler"):
+        yield False
+        return
+    before = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))
+    except PermissionError:
+        yield False  # not root: measure at normal priority (fine on a quiet machine)
+        return
+    try:
+        yield True
+    finally:
+        os.sched_setscheduler(0, before[0], before[1])

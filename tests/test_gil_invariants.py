@@ -26,7 +26,7 @@ pytestmark = [
 
 def overlap_ns(a: list[helpers.Span], b: list[helpers.Span]) -> int:
     """Total time during which a span of ``a`` and a span of ``b`` both run."""
-    total, j = 0, 0
+    total = 0
     for s in a:
         for t in b:
             total += max(0, min(s.end, t.end) - max(s.start, t.start))
@@ -54,16 +54,17 @@ def test_running_spans_of_two_threads_never_overlap():
 
 
 @pytest.mark.parametrize("interval_ms", [1, 5, 20])
-def test_two_cpu_threads_alternate_in_slices_of_the_switch_interval(interval_ms):
-    # A busy machine can only stretch slices (the holder loses its core), so a
-    # run that misses is tried again; each attempt's figures are printed.
+def test_two_cpu_threads_alternate_in_slices_of_the_switch_interval(interval_ms, realtime):
+    # A busy machine can only stretch slices (see the realtime fixture), so a run
+    # that misses is tried again; each attempt's figures are printed.
     medians = []
     for _attempt in range(3):
-        tl, _ = two_cpu_threads(seconds=max(0.25, interval_ms * 0.025), 
+        tl, _ = two_cpu_threads(seconds=max(0.25, interval_ms * 0.025),
                                 switch_interval=interval_ms / 1000)
         slices = [e - s for lane in tl.lanes for s, e in lane.slices[1:-1]]  # not the first/last
         medians.append(statistics.median(slices) / 1e6)
-        print(f"switch interval {interval_ms} ms: {len(slices)} slices, median {medians[-1]:.3f} ms")
+        print(f"switch interval {interval_ms} ms: {len(slices)} slices, median "
+              f"{medians[-1]:.3f} ms (real-time priority: {realtime})")
         if abs(medians[-1] - interval_ms) <= 0.15 * interval_ms:
             break
     assert abs(medians[-1] - interval_ms) <= 0.15 * interval_ms, medians
@@ -71,7 +72,7 @@ def test_two_cpu_threads_alternate_in_slices_of_the_switch_interval(interval_ms)
     assert sys.getswitchinterval() == 0.005  # restored after the run
 
 
-def test_running_time_agrees_with_thread_time():
+def test_running_time_agrees_with_thread_time(realtime):
     tl, _ = two_cpu_threads(seconds=0.4)
     for s in tl.stats():
         print(f"{s.name}: running {s.running_ms:.1f} ms, thread_time {s.cpu_ms:.1f} ms")
@@ -92,12 +93,17 @@ def test_sleeping_and_io_threads_are_blocked_with_the_gil_released():
     assert not any(s.inferred for s in io.spans)
 
 
-def test_a_sleeper_next_to_cpu_threads_waits_for_the_gil_after_waking():
+def test_a_sleeper_next_to_cpu_threads_waits_for_the_gil_after_waking(realtime):
     tl = helpers.run_threads([w.cpu(0.4), w.cpu(0.4), w.sleep(0.05)])
     spans = tl.lane("sleep-3").spans
     i = next(i for i, s in enumerate(spans) if s.state == helpers.BLOCKED)
-    assert spans[i + 1].state == helpers.WAITING_GIL  # woke, and had to wait for the GIL
-    late_ms = spans[i + 1].duration / 1e6
+    j = next(j for j in range(i, len(spans)) if spans[j].state == helpers.RUNNING)
+    # Between waking and running again it waited: for the GIL, and on a busy
+    # machine also for a core while the GIL was being handed over.
+    between = spans[i + 1 : j]
+    assert between and {s.state for s in between} <= {helpers.WAITING_GIL, helpers.WAITING_CPU}
+    assert any(s.state == helpers.WAITING_GIL for s in between)
+    late_ms = (spans[j].start - spans[i].end) / 1e6
     print(f"the sleeper woke {late_ms:.2f} ms late")
     assert late_ms > 0
 

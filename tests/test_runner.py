@@ -46,7 +46,7 @@ def test_processes_run_under_every_start_method(start_method):
 
 
 @pytest.mark.skipif(helpers.usable_cores() < 2, reason="needs two usable cores")
-def test_two_cpu_processes_overlap_for_most_of_their_run():
+def test_two_cpu_processes_overlap_for_most_of_their_run(realtime):
     tl = helpers.run_processes([w.cpu(0.4), w.cpu(0.4)], start_method="fork")
     a, b = (tl.spans(helpers.RUNNING, lane=ln.name) for ln in tl.lanes)
     shorter = min(sum(s.duration for s in a), sum(s.duration for s in b))
