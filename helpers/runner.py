@@ -102,18 +102,18 @@ def _run_info(kind: str, start_method: str | None = None, switch_interval=None) 
 def _work(task: Task, lane: LaneRecorder, barrier, timeout: float) -> None:
     """What every worker does: wait for the others, then run the task, recorded."""
     barrier.wait(timeout)
-    if lane.auto:
+    lane.begin()
+    if lane.auto:  # attached after begin() and detached before end(): record only the task
         recorder.attach(lane)
     try:
-        lane.begin()
         if isinstance(task, Workload):
             task.run(lane)
         else:
             task()
-        lane.end()
     finally:
         if lane.auto:
             recorder.detach()
+    lane.end()
 
 
 # --- threads -------------------------------------------------------------------------
