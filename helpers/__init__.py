@@ -7,7 +7,7 @@ The whole public API fits on this screen:
 
     tl = helpers.run_threads([w.cpu(0.2), w.cpu(0.2), w.sleep(0.1)])   # -> Timeline
     tl = helpers.run_processes([w.cpu(0.2)] * 2, start_method="spawn")
-    run = helpers.start_threads(tasks, record_caller=True)   # returns at once; run.wait() -> Timeline
+    run = helpers.start_threads(tasks, record_caller=True)  # at once; run.wait() -> Timeline
     tl.plot()                 # Gantt chart; tl.plot(window=(100, 120)) zooms to 100-120 ms
     print(tl.stats_table())   # running time, slices, waiting for the GIL, blocked...
     tl.stats()                # the same numbers as a list of LaneStats
@@ -58,7 +58,7 @@ def plot(timeline: Timeline, **kwargs):
 
 __all__ = [
     "BLOCKED", "C_CALL", "FINISHED", "MAX_PROCESSES", "MAX_THREADS", "RUNNING", "STATES",
-    "WAITING_CPU", "WAITING_GIL", "LaneStats", "Span", "TaskError", "Timeline", "cores",
-    "free_threaded_build", "gil_enabled", "plot", "python_info", "run_processes", "run_threads",
-    "start_threads", "usable_cores", "workloads",
+    "WAITING_CPU", "WAITING_GIL", "LaneStats", "Span", "TaskError", "ThreadRun", "Timeline",
+    "cores", "free_threaded_build", "gil_enabled", "plot", "python_info", "run_processes",
+    "run_threads", "start_threads", "usable_cores", "workloads",
 ]  # fmt: skip

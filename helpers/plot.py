@@ -110,8 +110,8 @@ def plot_timeline(
     # Process groups: a line between processes; each row names its thread or process.
     processes = timeline.info.kind == "processes"
     ax.set_yticks([rows[id(ln)] for ln in lanes])
-    ax.set_yticklabels([f"{ln.name}\n{'pid ' + str(ln.pid) if processes else 'tid ' + str(ln.native_id)}"
-                        for ln in lanes], fontsize=11)  # fmt: skip
+    ids = [f"pid {ln.pid}" if processes else f"tid {ln.native_id}" for ln in lanes]
+    ax.set_yticklabels([f"{ln.name}\n{i}" for ln, i in zip(lanes, ids)], fontsize=11)
     for above, below in zip(lanes, lanes[1:]):
         if above.pid != below.pid:
             ax.axhline(rows[id(below)] + 0.5, color="#555555", linewidth=1.2)
@@ -123,10 +123,12 @@ def plot_timeline(
     ax.set_axisbelow(True)
 
     info = timeline.info
-    first = title or f"{len(lanes)} {info.kind}" + (f" ({info.start_method})" if info.start_method else "")
+    method = f" ({info.start_method})" if info.start_method else ""
+    first = title or f"{len(lanes)} {info.kind}{method}"
     gil = "GIL enabled" if info.gil_enabled else "no GIL: threads can run at the same instant"
-    second = (f"Python {info.python} · {gil} · switch interval {info.switch_interval * 1000:g} ms"
-              f" · {info.usable_cores} usable core{'s' if info.usable_cores != 1 else ''}")  # fmt: skip
+    cores = f"{info.usable_cores} usable core{'s' if info.usable_cores != 1 else ''}"
+    second = f"Python {info.python} · {gil} · switch interval {info.switch_interval * 1000:g} ms"
+    second += f" · {cores}"
     ax.set_title(f"{first}\n{second}", fontsize=13, loc="left")
 
     if legend:

@@ -61,7 +61,8 @@ def _task_name(task: Task, index: int) -> str:
 
 def _check(tasks: Sequence[Task], names: Sequence[str] | None, cap: int, what: str) -> list[str]:
     if isinstance(tasks, (str, bytes)) or not isinstance(tasks, Sequence):
-        raise TypeError(f"tasks must be a list of workloads or functions, not {type(tasks).__name__}")
+        kind = type(tasks).__name__
+        raise TypeError(f"tasks must be a list of workloads or functions, not {kind}")
     if len(tasks) == 0:
         raise ValueError("no tasks: give at least one, e.g. [helpers.workloads.cpu(0.2)]")
     if len(tasks) > cap:
@@ -163,7 +164,8 @@ class ThreadRun:
         names = _check(tasks, names, MAX_THREADS, "threads")
         _check_timeout(timeout)
         if switch_interval is not None and not 0 < switch_interval <= 1:
-            raise ValueError(f"switch_interval is in seconds, between 0 and 1; got {switch_interval}")
+            raise ValueError(
+                f"switch_interval is in seconds, between 0 and 1; got {switch_interval}")
         self.timeout = timeout
         self.switch_interval = switch_interval
         self.control = Control()
@@ -171,15 +173,19 @@ class ThreadRun:
                       for t, n in zip(tasks, names)]  # fmt: skip
         self.errors: list[tuple[str, BaseException]] = []
         self._barrier = threading.Barrier(len(tasks))
-        self._threads = [threading.Thread(target=self._worker, args=(t, ln), name=ln.name,
-                                          daemon=True) for t, ln in zip(tasks, self.lanes)]  # fmt: skip
+        self._threads = [
+            threading.Thread(target=self._worker, args=(t, ln), name=ln.name, daemon=True)
+            for t, ln in zip(tasks, self.lanes)
+        ]
         self._caller = None
         if record_caller:  # the caller is recorded like any function: automatically
             name = threading.current_thread().name
             self._caller = LaneRecorder(f"{name} (caller)", Control(), auto=True, stoppable=False)
-        self._recording = None
         self._old_interval = sys.getswitchinterval()
         self._finished = False
+        self._running = len(tasks)  # workers not yet done
+        self._lock = threading.Lock()
+        self._recording_done = False
         self._deadline = time.monotonic() + timeout
         auto = self._caller is not None or any(ln.auto for ln in self.lanes)
         self._recording = recorder.automatic_recording() if auto else _nothing()
@@ -205,6 +211,23 @@ class ThreadRun:
             self.errors.append((lane.name, exc))
             self.control.request_stop()
             self._barrier.abort()
+        finally:
+            with self._lock:
+                self._running -= 1
+                last = self._running == 0
+            if last:  # stop recording the caller now, even if nobody ever calls wait()
+                self._stop_recording()
+
+    def _stop_recording(self) -> None:
+        """Stop recording the caller and switch automatic recording off. Once."""
+        with self._lock:
+            if self._recording_done:
+                return
+            self._recording_done = True
+        if self._caller is not None:
+            self._caller.end()  # takes its last heartbeat only if run in the caller's thread
+            recorder.detach_other(self._caller)
+        self._recording.__exit__(None, None, None)
 
     def done(self) -> bool:
         """True when every worker has finished (or the run was stopped)."""
@@ -243,11 +266,8 @@ class ThreadRun:
             self.stop()
             _join_threads(self._threads)
         finally:
-            if self._caller is not None:
-                self._caller.end()
-                recorder.detach_other(self._caller)
+            self._stop_recording()
             sys.setswitchinterval(self._old_interval)
-            self._recording.__exit__(None, None, None)
 
 
 class _nothing:

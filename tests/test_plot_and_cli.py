@@ -20,7 +20,8 @@ def test_plot_draws_a_row_per_thread_with_a_legend_and_zooms(no_leftovers):
     tl = helpers.run_threads([w.cpu(0.1), w.cpu(0.1), w.sleep(0.05)])
     fig = tl.plot()
     ax = fig.axes[0]
-    assert [t.get_text().split("\n")[0] for t in ax.get_yticklabels()] == ["cpu-1", "cpu-2", "sleep-3"]
+    rows = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
+    assert rows == ["cpu-1", "cpu-2", "sleep-3"]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "running Python (holds the GIL)" in legend and "waiting for the GIL" in legend
     assert "GIL enabled" in ax.get_title(loc="left")
@@ -56,8 +57,8 @@ def run_cli(*args, cwd):
 
 
 def test_cli_records_threads_to_a_trace_and_a_png(tmp_path):
-    out = run_cli("record", "--workload", "cpu,cpu,sleep", "--seconds", "0.1",
-                  "--switch-interval", "2", "--out", "t.json", "--png", "t.png", cwd=tmp_path)  # fmt: skip
+    out = run_cli("record", "--workload", "cpu,cpu,sleep", "--seconds", "0.1", "--switch-interval",
+                  "2", "--out", "t.json", "--png", "t.png", cwd=tmp_path)  # fmt: skip
     assert out.returncode == 0, out.stderr
     trace = json.loads((tmp_path / "t.json").read_text())
     names = [e["args"]["name"] for e in trace["traceEvents"] if e["name"] == "thread_name"]

@@ -93,7 +93,9 @@ def interrupt_soon(seconds=0.3):
     return timer
 
 
-@pytest.mark.parametrize("tasks", [[w.cpu(20), w.sleep(20)], [busy_python]], ids=["workloads", "auto"])
+@pytest.mark.parametrize(
+    "tasks", [[w.cpu(20), w.sleep(20)], [busy_python]], ids=["workloads", "auto"]
+)
 def test_an_interrupt_stops_every_thread(tasks):
     timer = interrupt_soon()
     t0 = time.monotonic()
@@ -162,7 +164,7 @@ def test_a_notebook_function_sent_to_a_spawned_process_says_to_use_a_module(
         pass
 
     task.__module__ = "__main__"
-    with pytest.raises(ValueError, match="defined in this notebook.*define the function in a module"):
+    with pytest.raises(ValueError, match="defined in this notebook.*define the function in a mod"):
         helpers.run_processes([task], start_method=start_method)
 
 
