@@ -1,0 +1,63 @@
+# The course's two commands (see README.md):
+#   make lab    open the course in JupyterLab
+#   make test   lint, test the helpers, run every notebook, check them in a headless browser
+# Both need only Python 3.10+ and make: the first run creates .venv and installs into it.
+
+PYTHON ?= python3
+VENV ?= .venv
+LAB_ARGS ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-test
+BENCH_STAMP := $(VENV)/.installed-bench
+# JupyterLab refuses to run as root unless told to.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+# Prefer the venv's kernels and settings over any in ~/.local/share/jupyter.
+export JUPYTER_PREFER_ENV_PATH := 1
+
+.PHONY: lab test lint test-package test-notebooks test-browser bench venv clean
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb $(LAB_ARGS)
+
+test: lint test-package test-notebooks test-browser
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests notebooks
+
+# The helpers' and the project's tests (pytest's testpaths, without the browser).
+test-package: $(STAMP)
+	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py
+
+# Every notebook, run top to bottom in a fresh kernel; fails on any error.
+# The notebooks are committed without outputs, so there is nothing to compare:
+# --nbval-lax checks that each cell runs (and outputs of cells marked NBVAL_CHECK_OUTPUT).
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 \
+		--ignore=notebooks/solutions notebooks
+
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest tests/test_browser.py
+
+# Benchmarks are run on demand only: tests marked `bench` (in tests/bench_*.py).
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m pytest -m bench -s --timeout=3600 tests
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "Python 3.10 or newer is needed; try: make PYTHON=python3.12 ..."; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+		{ rm -rf $(VENV); \
+		  echo "Could not create $(VENV). On Debian/Ubuntu: sudo apt install python3-venv"; \
+		  exit 1; }
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $@
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -e '.[test,bench]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) build *.egg-info
