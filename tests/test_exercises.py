@@ -1,4 +1,4 @@
-"""Every lesson's exercise is solvable: its solution passes its check.
+"""Every lesson's exercise is solvable, and no notebook leaves a thread or a process behind.
 
 For each notebook notebooks/NN_*.ipynb, the cell tagged ``exercise`` is replaced by
 notebooks/solutions/<notebook name>.py, the notebook is executed from the top (kernel
@@ -11,6 +11,7 @@ Nothing is written back: the notebook is executed in memory.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -45,6 +46,41 @@ def output_text(cell) -> str:
     return "\n".join(parts)
 
 
+# Run before and after the notebook, in its kernel: a notebook leaves nothing running.
+SNAPSHOT = """\
+import threading as _threading
+_course_threads_before = set(_threading.enumerate())
+"""
+LEFTOVERS = """\
+import json as _json, multiprocessing as _mp, os as _os, threading as _threading, time as _time
+from multiprocessing import forkserver as _forkserver, resource_tracker as _resource_tracker
+
+
+def _course_leftovers():
+    _mp.active_children()  # reaps finished children
+    threads = [t.name for t in _threading.enumerate() if t not in _course_threads_before
+               and t.is_alive() and type(t).__module__ == "threading"]  # not the kernel's own
+    keep = {getattr(_forkserver._forkserver, "_forkserver_pid", None),
+            getattr(_resource_tracker._resource_tracker, "_pid", None)}
+    kids = []
+    for pid in filter(str.isdigit, _os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(_os.getpid()) and fields[0] != "Z" and int(pid) not in keep:
+            kids.append(int(pid))
+    return {"threads": threads, "processes": kids}
+
+
+_deadline = _time.monotonic() + 3
+while any(_course_leftovers().values()) and _time.monotonic() < _deadline:
+    _time.sleep(0.05)
+print("LEFTOVERS", _json.dumps(_course_leftovers()))
+"""
+
+
 def test_there_are_notebooks():
     assert NOTEBOOKS, f"no notebook matches {NOTEBOOK_DIR}/[0-9][0-9]_*.ipynb"
 
@@ -66,6 +102,9 @@ def test_solution_passes_the_check(path: Path):
     assert nb.cells[exercises[0]].cell_type == "code", f"{path.name}: the exercise cell is not code"
 
     nb.cells[exercises[0]].source = solution.read_text(encoding="utf-8")
+    nb.cells.insert(0, nbformat.v4.new_code_cell(SNAPSHOT))
+    nb.cells.append(nbformat.v4.new_code_cell(LEFTOVERS))
+    checks = [i + 1 for i in checks]
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT,
@@ -85,3 +124,9 @@ def test_solution_passes_the_check(path: Path):
             f"{path.name}: with {solution.name} in place of the exercise, the check cell "
             f"(cell {i}) printed:\n{text or '(nothing)'}"
         )
+
+    # After the notebook, nothing it started is still running.
+    report = output_text(nb.cells[-1]).split("LEFTOVERS", 1)[1]
+    assert json.loads(report) == {"threads": [], "processes": []}, (
+        f"{path.name} left running: {report}"
+    )
