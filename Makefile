@@ -26,7 +26,7 @@ lint: $(STAMP)
 
 # The helpers' and the project's tests (pytest's testpaths, without the browser).
 test-package: $(STAMP)
-	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py
+	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py --durations=8
 
 # Every notebook, run top to bottom in a fresh kernel; fails on any error.
 # The notebooks are committed without outputs, so there is nothing to compare:
