@@ -254,36 +254,27 @@ def measure_cpu_workload() -> list[Row]:
 def measure_chunked_loop() -> list[Row]:
     n = _scale(chunked_loop)
     c, _, _ = _timed(lambda: chunked_loop(200))
-    name = f"chunked loop: {n:,} chunks of {c / 200 * 1e6:.0f} us"
-    work = lambda: chunked_loop(n)  # noqa: E731
-    m = compare(lambda: _timed(work), lambda: run_helpers_auto(work))
-    lane = m[1]
-    assert len(lane.beats) >= n, f"automatic recording recorded {len(lane.beats)} beats"
-    rows = [_row(name, f"helpers auto ({MECHANISM})", m, f"{len(lane.beats):,} beats")]
-    m = compare(lambda: _timed(work), lambda: run_noop_floor(work))
-    rows.append(_row(name, f"no-op {MECHANISM} (floor)", m, "-"))
-    if viztracer is not None:
-        m = compare(lambda: _timed(work), lambda: run_viztracer(work))
-        entries = m[1].parse()
-        assert entries >= n, "viztracer recorded nothing"
-        rows.append(_row(name, "viztracer", m, f"{entries:,} entries"))
-    return rows
+    return _measure_automatic(f"chunked loop: {n:,} chunks of {c / 200 * 1e6:.0f} us",
+                              lambda: chunked_loop(n), at_least=n)  # fmt: skip
 
 
 def measure_fib(n: int = 25) -> list[Row]:
     calls = fib_calls(n)
-    name = f"fib({n}): {calls:,} calls"
-    work = lambda: fib(n)  # noqa: E731
+    return _measure_automatic(f"fib({n}): {calls:,} calls", lambda: fib(n), at_least=calls)
+
+
+def _measure_automatic(name: str, work, at_least: int) -> list[Row]:
+    """``work`` untraced against: helpers' automatic recording, a no-op callback, viztracer."""
     m = compare(lambda: _timed(work), lambda: run_helpers_auto(work))
     lane = m[1]
-    assert len(lane.beats) >= calls, f"automatic recording recorded {len(lane.beats)} beats"
+    assert len(lane.beats) >= at_least, f"automatic recording recorded {len(lane.beats)} beats"
     rows = [_row(name, f"helpers auto ({MECHANISM})", m, f"{len(lane.beats):,} beats")]
     m = compare(lambda: _timed(work), lambda: run_noop_floor(work))
     rows.append(_row(name, f"no-op {MECHANISM} (floor)", m, "-"))
     if viztracer is not None:
         m = compare(lambda: _timed(work), lambda: run_viztracer(work))
         entries = m[1].parse()
-        assert entries >= calls, "viztracer recorded nothing"
+        assert entries >= at_least, "viztracer recorded nothing"
         rows.append(_row(name, "viztracer", m, f"{entries:,} entries"))
     return rows
 
