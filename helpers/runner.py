@@ -28,6 +28,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 
 from . import recorder, system
 from .recorder import Control, LaneRecorder, Stopped
@@ -188,7 +189,7 @@ class ThreadRun:
         self._recording_done = False
         self._deadline = time.monotonic() + timeout
         auto = self._caller is not None or any(ln.auto for ln in self.lanes)
-        self._recording = recorder.automatic_recording() if auto else _nothing()
+        self._recording = recorder.automatic_recording() if auto else nullcontext()
         self._recording.__enter__()
         try:
             if switch_interval is not None:
@@ -270,14 +271,6 @@ class ThreadRun:
             sys.setswitchinterval(self._old_interval)
 
 
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def _join_threads(threads: list[threading.Thread]) -> None:
     end = time.monotonic() + STOP_GRACE
     for th in threads:
@@ -325,7 +318,7 @@ def _process_main(task, name, barrier, conn, switch_interval, timeout) -> None:
         sys.setswitchinterval(switch_interval)
     lane = LaneRecorder(name, auto=not isinstance(task, Workload))
     try:
-        with recorder.automatic_recording() if lane.auto else _nothing():
+        with recorder.automatic_recording() if lane.auto else nullcontext():
             _work(task, lane, barrier, timeout)
         conn.send(("ok", lane.to_record()))
     except threading.BrokenBarrierError:

@@ -30,7 +30,7 @@ in automatically recorded code may be Python that made no calls.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import median
 
 import numpy as np
@@ -126,7 +126,6 @@ class Timeline:
     start: int
     end: int
     info: RunInfo
-    errors: tuple[str, ...] = field(default=())
 
     @property
     def wall_ms(self) -> float:
