@@ -11,6 +11,7 @@ The whole public API fits on this screen:
     tl.plot()                 # Gantt chart; tl.plot(window=(100, 120)) zooms to 100-120 ms
     print(tl.stats_table())   # running time, slices, waiting for the GIL, blocked...
     tl.stats()                # the same numbers as a list of LaneStats
+    helpers.overlap_ms(tl.spans(helpers.RUNNING, lane="cpu-1"), tl.spans(...))  # at once, ms
     tl.save_trace("t.json")   # Chrome Trace Event JSON: open it in https://ui.perfetto.dev
 
     helpers.usable_cores()    # cores this process can really use (affinity, cgroup quota)
@@ -46,6 +47,7 @@ from .timeline import (
     LaneStats,
     Span,
     Timeline,
+    overlap_ms,
 )
 
 
@@ -60,5 +62,5 @@ __all__ = [
     "BLOCKED", "C_CALL", "FINISHED", "MAX_PROCESSES", "MAX_THREADS", "RUNNING", "STATES",
     "WAITING_CPU", "WAITING_GIL", "LaneStats", "Span", "TaskError", "ThreadRun", "Timeline",
     "cores", "free_threaded_build", "gil_enabled", "plot", "python_info", "run_processes",
-    "run_threads", "start_threads", "usable_cores", "workloads",
+    "overlap_ms", "run_threads", "start_threads", "usable_cores", "workloads",
 ]  # fmt: skip

@@ -232,6 +232,19 @@ class Timeline:
         return _build(records, info, merge_gap_ns)
 
 
+def overlap_ms(spans_a: list[Span], spans_b: list[Span]) -> float:
+    """How long (ms) some span of ``spans_a`` and some span of ``spans_b`` cover the same instant.
+
+    >>> a, b = tl.spans(RUNNING, lane="cpu-1"), tl.spans(RUNNING, lane="cpu-2")
+    >>> overlap_ms(a, b)      # 0.0 under the GIL: the two threads never ran at once
+    """
+    total = 0
+    for a in spans_a:
+        for b in spans_b:
+            total += max(0, min(a.end, b.end) - max(a.start, b.start))
+    return total / 1e6
+
+
 # --- building ---------------------------------------------------------------------
 
 

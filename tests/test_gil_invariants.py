@@ -24,13 +24,9 @@ pytestmark = [
 ]
 
 
-def overlap_ns(a: list[helpers.Span], b: list[helpers.Span]) -> int:
-    """Total time during which a span of ``a`` and a span of ``b`` both run."""
-    total = 0
-    for s in a:
-        for t in b:
-            total += max(0, min(s.end, t.end) - max(s.start, t.start))
-    return total
+def overlap_ns(a: list[helpers.Span], b: list[helpers.Span]) -> float:
+    """Total time (ns) during which a span of ``a`` and a span of ``b`` both run."""
+    return helpers.overlap_ms(a, b) * 1e6
 
 
 def two_cpu_threads(seconds=0.3, switch_interval=None):
