@@ -4,15 +4,19 @@ Each span becomes a complete ("X") event named by its state, with OS process
 ids and native thread ids, and times in microseconds on the perf_counter clock
 (CLOCK_MONOTONIC on Linux), so the trace lines up with perf or py-spy output.
 
-    >>> helpers.run_threads([w.cpu(0.1)]).save_trace("trace.json")
+    >>> trace = helpers.run_threads([w.cpu(0.05)]).to_chrome_trace()
+    >>> sorted({e["name"] for e in trace["traceEvents"] if e["ph"] == "X"})
+    ['running']
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from .timeline import Timeline
+if TYPE_CHECKING:  # only for the type hints: this module never imports the timeline
+    from .timeline import Timeline
 
 
 def to_chrome_trace(timeline: Timeline) -> dict:
@@ -28,7 +32,7 @@ def to_chrome_trace(timeline: Timeline) -> dict:
         for span in lane.spans:
             events.append({
                 "ph": "X",
-                "name": span.state,  # the running state's name starts with "running"
+                "name": span.state,  # the names of helpers.states, e.g. "C call, GIL released"
                 "cat": "gil",
                 "pid": lane.pid,
                 "tid": lane.native_id,
@@ -39,7 +43,8 @@ def to_chrome_trace(timeline: Timeline) -> dict:
     return {
         "traceEvents": events,
         "displayTimeUnit": "ms",
-        "otherData": {"clock": "perf_counter (CLOCK_MONOTONIC on Linux)", **asdict(timeline.info)},
+        "otherData": {"clock": "perf_counter (CLOCK_MONOTONIC on Linux)",
+                      "notes": list(timeline.notes), **asdict(timeline.info)},
     }
 
 

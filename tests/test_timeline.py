@@ -7,37 +7,20 @@ free-threaded Python, which this machine does not have.
 from __future__ import annotations
 
 import json
-from array import array
 
 import pytest
 
 import helpers
-from helpers import recorder
-from helpers.timeline import RunInfo, Timeline
+from helpers.recorder import LaneRecorder
+from helpers.states import C_CALL_AUTO
+from tests.records import MS, build, every, record
 from tests.test_gil_invariants import overlap_ns
-
-US = 1_000  # ns
-MS = 1_000_000
-
-
-def info(gil=True, kind="threads"):
-    return RunInfo(kind=kind, python="3.13.0", gil_enabled=gil, free_threaded_build=not gil,
-                   switch_interval=0.005, usable_cores=2, cpu_count=2)  # fmt: skip
-
-
-def record(name, beats, marks=(), pid=100, tid=1, auto=False, cpu_ns=0):
-    return {"name": name, "pid": pid, "native_id": tid, "auto": auto, "cpu_ns": cpu_ns,
-            "beats": array("q", beats).tobytes(), "marks": list(marks)}  # fmt: skip
-
-
-def every(start_ms, end_ms, step_us=10):
-    return list(range(int(start_ms * MS), int(end_ms * MS) + 1, step_us * US))
 
 
 def test_two_threads_without_the_gil_overlap_and_the_timeline_says_so():
     # A free-threaded build: both threads record heartbeats during the same 10 ms.
     records = [record("a", every(0, 10), tid=1), record("b", every(0, 10, 7), tid=2)]
-    tl = Timeline.from_records(records, info(gil=False))
+    tl = build(records, gil=False)
     a, b = tl.spans(helpers.RUNNING, lane="a"), tl.spans(helpers.RUNNING, lane="b")
     assert len(a) == len(b) == 1  # each ran the whole time...
     assert overlap_ns(a, b) > 9 * MS  # ...at the same instants as the other
@@ -53,16 +36,16 @@ def test_two_threads_without_the_gil_overlap_and_the_timeline_says_so():
 
 def test_the_same_heartbeats_under_the_gil_never_overlap():
     records = [record("a", every(0, 10), tid=1), record("b", every(0, 10, 7), tid=2)]
-    tl = Timeline.from_records(records, info(gil=True))
+    tl = build(records, gil=True)
     assert overlap_ns(tl.spans(helpers.RUNNING, lane="a"), tl.spans(helpers.RUNNING, lane="b")) == 0
 
 
 def test_states_of_a_lane():
     # a: runs 0-5 ms, sleeps 5-8 ms (it asked for 2 ms: woke late), runs 8-9 ms.
     # b: runs 5-8 ms while a sleeps, then waits while a runs, then finishes at 9 ms.
-    a = record("a", every(0, 5) + every(8, 9), marks=[(5 * MS, 7 * MS, recorder.BLOCKED, "sleep")])
+    a = record("a", every(0, 5) + every(8, 9), marks=[(5 * MS, 7 * MS, helpers.BLOCKED, "sleep")])
     b = record("b", every(5.01, 7.99), tid=2)
-    tl = Timeline.from_records([a, b], info())
+    tl = build([a, b])
     states = [(s.state, s.label, round(s.start / MS, 2), round(s.end / MS, 2))
               for s in tl.lane("a").spans]  # fmt: skip
     assert states == [
@@ -72,7 +55,7 @@ def test_states_of_a_lane():
         (helpers.RUNNING, "", 8, 9),
     ]
     b_states = [s.state for s in tl.lane("b").spans]
-    assert b_states == [helpers.WAITING_GIL, helpers.RUNNING, helpers.FINISHED]
+    assert b_states == [helpers.RUNNING, helpers.FINISHED]  # a lane begins at its first beat
     sa, sb = tl.stats()
     assert sa.running_ms == pytest.approx(6) and sa.blocked_ms == pytest.approx(2)
     assert sa.waiting_gil_ms == pytest.approx(1) and sa.slices == 2
@@ -81,37 +64,89 @@ def test_states_of_a_lane():
 
 def test_a_gap_nobody_ran_in_is_waiting_for_a_core():
     a = record("a", every(0, 2) + every(5, 6))  # 2-5 ms: silent, and no one else ran
-    tl = Timeline.from_records([a], info())
+    tl = build([a])
     assert [s.state for s in tl.lane("a").spans] == [
         helpers.RUNNING, helpers.WAITING_CPU, helpers.RUNNING]  # fmt: skip
     assert tl.stats()[0].slices == 1  # it never gave up the GIL
 
 
 def test_automatically_recorded_gaps_are_inferred():
-    # An automatically recorded lane: a silent gap may be Python that made no call,
-    # and a C call may or may not have released the GIL. Both are marked inferred.
-    marks = [(2 * MS, 4 * MS, recorder.C_CALL_UNKNOWN, "sleep"),
-             (6 * MS, 8 * MS, recorder.C_CALL_UNKNOWN, "sorted")]  # fmt: skip
+    # An automatically recorded lane, alone: a silent gap may be Python that made no
+    # call, and with nobody else wanting the GIL, nothing tells whether a C call kept
+    # it. Both are drawn inferred; the C calls' CPU time says computing or waiting.
+    marks = [(2 * MS, 4 * MS, C_CALL_AUTO, "time.sleep", 0),  # no CPU used: it waited
+             (6 * MS, 8 * MS, C_CALL_AUTO, "list.sort", -1)]  # CPU not measured  # fmt: skip
     a = record("a", every(0, 2) + every(4, 5) + [6 * MS, 8 * MS] + every(9, 10),
                marks=marks, auto=True)  # fmt: skip
-    tl = Timeline.from_records([a], info())
+    tl = build([a])
     spans = [(s.state, s.label, s.inferred) for s in tl.lane("a").spans]
     assert spans == [
         (helpers.RUNNING, "", False),
-        (helpers.BLOCKED, "sleep", True),  # time.sleep releases the GIL
+        (helpers.BLOCKED, "time.sleep", True),
         (helpers.RUNNING, "", False),
         (helpers.RUNNING, "", True),  # 5-6 ms: silent
-        (helpers.C_CALL, "sorted", True),  # nobody else ran: it may have kept the GIL
+        (helpers.C_CALL, "list.sort", True),
         (helpers.RUNNING, "", True),
         (helpers.RUNNING, "", False),
     ]
 
 
+def test_a_c_call_during_which_another_thread_ran_released_the_gil():
+    # a hashes 2-8 ms (CPU 6 ms: it computed); b runs Python 3-7 ms meanwhile: proven.
+    a = record("a", every(0, 2) + [8 * MS] + every(8.01, 9),
+               marks=[(2 * MS, 8 * MS, C_CALL_AUTO, "hashlib.HASH.update", 6 * MS)], auto=True)
+    b = record("b", every(3, 7), tid=2, auto=True)
+    call = [s for s in build([a, b]).lane("a").spans if s.label]
+    # Decided for the whole call: also 2-3 and 7-8 ms, when b was not there to show it.
+    assert [(s.state, s.inferred, s.duration) for s in call] == [
+        (helpers.C_CALL_NO_GIL, False, 6 * MS)]  # fmt: skip
+
+
+def test_a_c_call_that_another_thread_waited_through_held_the_gil():
+    # a joins a long string 2-8 ms; b, ready since 1 ms, only runs once a is back.
+    a = record("a", every(0, 2) + [8 * MS] + every(8.01, 9),
+               marks=[(2 * MS, 8 * MS, C_CALL_AUTO, "str.join", 6 * MS)], auto=True)
+    b = record("b", [1 * MS] + every(9.01, 10), tid=2)
+    tl = build([a, b])
+    call = [s for s in tl.lane("a").spans if s.label]
+    assert [(s.state, s.inferred) for s in call] == [(helpers.C_CALL, False)]
+    waiting = tl.spans(helpers.WAITING_GIL, lane="b")
+    assert sum(s.duration for s in waiting) >= 7 * MS  # b waited for the GIL, not for a core
+
+
+def test_a_process_lane_begins_with_starting():
+    a = record("a", every(30, 40), pid=7, requested_ns=10 * MS)
+    tl = build([a], kind="processes")
+    assert [(s.state, s.start // MS, s.end // MS) for s in tl.lane("a").spans] == [
+        (helpers.STARTING, 10, 30), (helpers.RUNNING, 30, 40)]  # fmt: skip
+    assert tl.wall_ms == 30  # the start-up counts: it is part of what a process costs
+    assert tl.stats()[0].starting_ms == 20
+
+
+def test_a_recording_cut_at_its_memory_cap_ends_there_and_says_so():
+    a = record("a", every(0, 10), truncated_at=6 * MS, auto=True)
+    b = record("b", every(0, 10, 7), tid=2)
+    tl = build([a, b], gil=False)
+    assert tl.end == 6 * MS and all(s.end <= 6 * MS for s in tl.spans())
+    assert any("cap" in note for note in tl.notes) and "cap" in tl.stats_table()
+
+
+def test_regions_take_the_states_own_names():
+    lane = LaneRecorder("x")
+    lane.begin()
+    with lane.region(helpers.C_CALL, "sum"):
+        pass
+    assert lane.marks[0][2] == helpers.C_CALL
+    with pytest.raises(ValueError, match="kind is one of"):
+        with lane.region("c_call", "sum"):
+            pass
+
+
 def test_chrome_trace_export(tmp_path):
     a = record("a", every(0, 5), marks=[], pid=4242, tid=77)
-    b = record("b", every(5.5, 6), marks=[(5.5 * MS, 6 * MS, recorder.C_CALL, "sum")], pid=4242,
+    b = record("b", every(5.5, 6), marks=[(5.5 * MS, 6 * MS, helpers.C_CALL, "sum")], pid=4242,
                tid=78)  # fmt: skip
-    tl = Timeline.from_records([a, b], info())
+    tl = build([a, b])
     path = tmp_path / "trace.json"
     tl.save_trace(path)
     trace = json.loads(path.read_text())
@@ -130,11 +165,11 @@ def test_chrome_trace_export(tmp_path):
 
 def test_a_lane_without_heartbeats_is_refused():
     with pytest.raises(ValueError, match="at least one heartbeat"):
-        Timeline.from_records([record("a", [])], info())
+        build([record("a", [])])
 
 
 def test_stats_table_and_lookup():
-    tl = Timeline.from_records([record("a", every(0, 3))], info())
+    tl = build([record("a", every(0, 3))])
     table = tl.stats_table()
     assert "running ms" in table and "\na " in table
     with pytest.raises(KeyError, match="no lane named 'z'"):

@@ -1,7 +1,8 @@
 """Draw a Timeline as a Gantt chart: one row per thread, rows grouped by process.
 
-    >>> fig = helpers.run_threads([w.cpu(0.2), w.cpu(0.2)]).plot()
-    >>> fig = tl.plot(window=(100, 130))   # zoom in on 100-130 ms to see the slices
+    >>> fig = helpers.run_threads([w.cpu(0.1), w.cpu(0.1)]).plot()
+    >>> fig = tl.plot(window=(20, 50))     # zoom in on 20-50 ms to see the slices
+    >>> fig = helpers.plot(tl)             # the same, as a function
 
 Colours are chosen to be told apart on a projector and by colour-blind eyes
 (green running, amber waiting, blue blocked). What is inferred rather than
@@ -11,29 +12,46 @@ seen is hatched.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 
-from .timeline import BLOCKED, C_CALL, FINISHED, RUNNING, WAITING_CPU, WAITING_GIL, Timeline
+from .states import (
+    BLOCKED,
+    C_CALL,
+    C_CALL_NO_GIL,
+    FINISHED,
+    RUNNING,
+    STARTING,
+    WAITING_CPU,
+    WAITING_GIL,
+)
 
-COLORS = {
+if TYPE_CHECKING:  # only for the type hints: this module never imports the timeline
+    from .timeline import Timeline
+
+COLORS = {  # also the order of the legend
+    STARTING: "#d8c3a5",  # tan
     RUNNING: "#1a9850",  # green
     WAITING_GIL: "#f4a11d",  # amber
-    BLOCKED: "#74add1",  # light blue
-    C_CALL: "#8c2d9e",  # purple
     WAITING_CPU: "#a6a6a6",  # grey
+    BLOCKED: "#74add1",  # light blue
+    C_CALL: "#762a83",  # purple
+    C_CALL_NO_GIL: "#e7298a",  # pink
     FINISHED: "#ececec",  # almost background
 }
 
 LEGEND_GIL = {
+    STARTING: "starting (a new Python process)",
     RUNNING: "running Python (holds the GIL)",
     WAITING_GIL: "waiting for the GIL",
+    WAITING_CPU: "waiting for a CPU core",
     BLOCKED: "blocked, GIL released (sleep, I/O, lock)",
     C_CALL: "in a C call, holding the GIL",
-    WAITING_CPU: "waiting for a CPU core",
+    C_CALL_NO_GIL: "in a C call, GIL released (computing)",
     FINISHED: "finished",
 }
 LEGEND_NO_GIL = {
@@ -41,6 +59,7 @@ LEGEND_NO_GIL = {
     RUNNING: "running Python (no GIL: may overlap)",
     BLOCKED: "blocked (sleep, I/O, lock)",
     C_CALL: "in a C call",
+    C_CALL_NO_GIL: "in a C call (computing)",
 }
 
 
@@ -105,7 +124,7 @@ def plot_timeline(
             alpha=0.75 if inferred else 1.0,
         ))  # fmt: skip
     for x, y, text in texts[:60]:
-        ax.text(x, y, text, ha="center", va="center", fontsize=10, color="#1b1b1b", clip_on=True)
+        ax.text(x, y, text, ha="center", va="center", fontsize=11, color="#1b1b1b", clip_on=True)
 
     # Process groups: a line between processes; each row names its thread or process.
     processes = timeline.info.kind == "processes"
@@ -129,7 +148,8 @@ def plot_timeline(
     cores = f"{info.usable_cores} usable core{'s' if info.usable_cores != 1 else ''}"
     second = f"Python {info.python} · {gil} · switch interval {info.switch_interval * 1000:g} ms"
     second += f" · {cores}"
-    ax.set_title(f"{first}\n{second}", fontsize=13, loc="left")
+    notes = "".join(f"\n{note}" for note in timeline.notes)  # e.g. a recording cut short
+    ax.set_title(f"{first}\n{second}{notes}", fontsize=13, loc="left")
 
     if legend:
         names = LEGEND_GIL if info.gil_enabled else LEGEND_NO_GIL
@@ -138,7 +158,7 @@ def plot_timeline(
         if any(inferred for _, inferred in seen):
             handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///",
                                  label="hatched: inferred, not seen"))  # fmt: skip
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=10,
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=11,
                   frameon=False)  # fmt: skip
     if own_figure:
         plt.close(fig)  # the caller shows it (a notebook displays the returned figure once)

@@ -1,0 +1,265 @@
+"""The rules that turn heartbeats into states, in plain Python: read this one.
+
+helpers.inference applies the same rules with numpy, fast enough for a
+million heartbeats; this version is slow but follows the rules one by one,
+and the tests check on random records that the two always agree.
+
+The evidence (helpers.recorder): each thread's heartbeats, timestamps it took
+while running Python, and its marked regions (a sleep, a lock, a long C call).
+Under the GIL only one thread of a process runs Python at a time, so a
+heartbeat proves its thread held the GIL at that instant.
+
+The rules, for the threads of one process:
+
+1.  Put every heartbeat of the process in one list, in time order.
+2.  A *running* span: consecutive heartbeats of one thread in that list, each
+    within MERGE_GAP_NS of the next, not across a heartbeat that opens a
+    region. (Without the GIL each thread is read on its own list.)
+3.  A *slice* (a time the thread held the GIL): consecutive heartbeats of one
+    thread in that list, not across one that releases the GIL (opens a
+    blocked region or a C call that released the GIL).
+4.  A workload's C call that keeps the GIL ends no later than the first
+    heartbeat another thread took after it began: under the GIL nobody else
+    can run during it.
+5.  Between its running spans, a thread is what its innermost region says:
+    blocked, a C call (holding the GIL), a C call with the GIL released.
+6.  An automatically recorded long C call is decided from evidence, as a
+    whole (a C function releases the GIL for all of its work, or not at all):
+    - it computed (its CPU time is at least half its length, or was not
+      measured) or it waited (blocked);
+    - if another thread of the process took a heartbeat during it, it
+      released the GIL: "C call, GIL released" or "blocked" (proven);
+    - if another thread was ready to run for most of it and did not, it held
+      the GIL: "C call" (proven);
+    - if no other thread wanted the GIL, nobody can tell: "C call" or
+      "blocked", hatched (inferred). Unmeasured CPU time is inferred too.
+7.  Where a thread was silent with nothing marked, it was runnable:
+    - while another thread held the GIL (a slice, a workload's C call, or an
+      automatic C call found to hold it), or for a moment of at most
+      MERGE_GAP_NS (the GIL changing hands): *waiting for the GIL*;
+    - otherwise nobody in the process ran. The stretch belongs to the thread
+      that took the last heartbeat before it ended, which held the GIL: for a
+      workload, *waiting for a core* (the operating system gave its core to
+      something else); for automatically recorded code, *running*, inferred
+      (Python that made no calls). The other silent threads were waiting for
+      the GIL, asleep. So two threads never both run.
+    Without the GIL: waiting for a core, or running (inferred) for automatic.
+8.  A process's lane begins with *starting*, from when its parent asked for
+    it to its first heartbeat; every lane ends *finished* after its last.
+"""
+
+from __future__ import annotations
+
+from .recorder import LaneRecord
+from .states import (
+    BLOCKED,
+    C_CALL,
+    C_CALL_AUTO,
+    C_CALL_NO_GIL,
+    FINISHED,
+    RUNNING,
+    STARTING,
+    WAITING_CPU,
+    WAITING_GIL,
+)
+from .timeline import Lane, RunInfo, Span, Timeline
+
+MERGE_GAP_NS = 200_000  # heartbeats closer than this belong to one running span
+RELEASES_GIL = (BLOCKED, C_CALL_NO_GIL)  # regions whose first heartbeat ends a slice
+
+
+def run_bounds(records: list[LaneRecord]) -> tuple[int, int, list[str]]:
+    """Start and end of the run, and notes (a recording cut short at its memory cap)."""
+    if not records or any(len(r.beats) == 0 for r in records):
+        raise ValueError("every lane needs at least one heartbeat (did the task run?)")
+    start = min(r.requested_ns or r.beats[0] for r in records)
+    end = max(r.beats[-1] for r in records)
+    notes = []
+    cut = [r for r in records if r.truncated_at]
+    if cut:
+        end = min(end, min(r.truncated_at for r in cut))
+        names = ", ".join(r.name for r in cut)
+        notes.append(f"Recording stopped at {(end - start) / 1e6:.0f} ms: {names} reached the "
+                     "cap on heartbeats kept in memory. The timeline shows what came before.")
+    return start, end, notes
+
+
+def build_timeline(records: list[LaneRecord], info: RunInfo,
+                   merge_gap_ns: int = MERGE_GAP_NS) -> Timeline:  # fmt: skip
+    """The Timeline of a run, rule by rule (slow: for reading and for tests)."""
+    start, end, notes = run_bounds(records)
+    lanes: list[Lane | None] = [None] * len(records)
+    for pid in dict.fromkeys(r.pid for r in records):  # each process in order of appearance
+        members = [i for i, r in enumerate(records) if r.pid == pid]
+        built = build_process([records[i] for i in members], info.gil_enabled, merge_gap_ns, end)
+        for i, lane in zip(members, built):
+            lanes[i] = lane
+    return Timeline(lanes=tuple(lanes), start=start, end=end, info=info, notes=tuple(notes))
+
+
+def runs(events: list, continues) -> list[list]:
+    """Split a time-ordered list of (time, lane) into runs: one goes on while continues(a, b)."""
+    out: list[list] = []
+    for ev in events:
+        if out and continues(out[-1][-1], ev):
+            out[-1].append(ev)
+        else:
+            out.append([ev])
+    return out
+
+
+def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int) -> list[Lane]:
+    n = len(records)
+    # Rule 1: every heartbeat of the process, in time order (ties: by lane, then by order).
+    events = sorted((t, i, k) for i, r in enumerate(records) for k, t in enumerate(r.beats))
+    events = [(t, i) for t, i, _ in events]
+    opens = [{m[0] for m in r.marks} for r in records]
+    releases = [{m[0] for m in r.marks if m[2] in RELEASES_GIL} for r in records]
+
+    # Rules 2 and 3. Without the GIL each thread is read on its own.
+    lists = [events] if gil else [[e for e in events if e[1] == i] for i in range(n)]
+    running = [[] for _ in range(n)]
+    slices = [[] for _ in range(n)]
+    for evs in lists:
+        for run in runs(evs, lambda a, b: a[1] == b[1] and b[0] - a[0] <= gap
+                        and a[0] not in opens[a[1]]):  # fmt: skip
+            running[run[0][1]].append((run[0][0], run[-1][0]))
+        if gil:
+            for run in runs(evs, lambda a, b: a[1] == b[1] and a[0] not in releases[a[1]]):
+                slices[run[0][1]].append((run[0][0], run[-1][0]))
+    if not gil:
+        slices = running  # no GIL to hold: a slice is just a running span
+
+    # Rule 4: a workload's C call that keeps the GIL ends at the next thread's heartbeat.
+    marks = []
+    for i, r in enumerate(records):
+        ms = []
+        for s, e, kind, label, cpu in sorted(r.marks):
+            if gil and kind == C_CALL:
+                e = min([t for t, j in events if j != i and s < t <= e], default=e)
+            ms.append((s, e, kind, label, cpu))
+        marks.append(ms)
+
+    # Each lane as pieces in time order: ("run", start, end, None) between gaps cut
+    # at its regions' ends, ("gap", start, end, innermost region or None).
+    pieces = []
+    for i in range(n):
+        cursor, lane_pieces = records[i].beats[0], []
+        for s, e in running[i]:
+            if s > cursor:
+                lane_pieces += [("gap", a, b, m) for a, b, m in cut_gap(cursor, s, marks[i])]
+            lane_pieces.append(("run", s, e, None))
+            cursor = max(cursor, e)
+        pieces.append(lane_pieces)
+    silent = [[(s, e) for kind, s, e, m in p if kind == "gap" and m is None] for p in pieces]
+
+    # Who held the GIL when: slices and workloads' C calls (rule 7's "another thread
+    # held it"), then automatic C calls found to hold it (rule 6, decided first).
+    holding = [slices[i] + [(m[0], m[1]) for m in marks[i] if m[2] == C_CALL]
+               for i in range(n)]  # fmt: skip
+    decided = {}  # (lane, mark) -> (state, inferred) of an automatic C call
+    for i in range(n):
+        others_silent = [x for j in range(n) if j != i for x in silent[j]]
+        for m in marks[i]:
+            if m[2] == C_CALL_AUTO:
+                decided[i, m] = decide_c_call(m, i, events, others_silent, gil)
+                if decided[i, m] == (C_CALL, False):
+                    holding[i].append((m[0], m[1]))
+
+    lanes = []
+    for i, r in enumerate(records):
+        others = [x for j in range(n) if j != i for x in holding[j]]
+        spans = []
+        if r.requested_ns and r.requested_ns < r.beats[0]:  # rule 8
+            spans.append(Span(r.requested_ns, r.beats[0], STARTING))
+        for kind, s, e, m in pieces[i]:
+            if kind == "run":
+                spans.append(Span(s, e, RUNNING))
+            elif m is None:  # rule 7
+                spans += silent_piece(s, e, i, r.auto, others, events, gil, gap)
+            elif m[2] == C_CALL_AUTO:  # rule 6
+                state, inferred = decided[i, m]
+                spans.append(Span(s, e, state, m[3], inferred))
+            else:  # rule 5
+                spans.append(Span(s, e, m[2], m[3]))
+        last = max(e for _, _, e, _ in pieces[i])
+        if run_end > last:
+            spans.append(Span(last, run_end, FINISHED))
+        lanes.append(Lane(
+            name=r.name, pid=r.pid, native_id=r.native_id, process_name=r.process_name,
+            spans=tuple(clip(merge_adjacent(spans), run_end)), slices=tuple(slices[i]),
+            cpu_ns=r.cpu_ns, auto=r.auto,
+        ))  # fmt: skip
+    return lanes
+
+
+def cut_gap(a: int, b: int, marks: list) -> list:
+    """Cut the gap (a, b) at its regions' ends; each piece with its innermost region."""
+    inside = [m for m in marks if m[0] < b and m[1] > a]
+    cuts = sorted({a, b, *(x for m in inside for x in m[:2] if a < x < b)})
+    out = []
+    for s, e in zip(cuts, cuts[1:]):
+        covering = [m for m in inside if m[0] <= s and m[1] >= e]
+        out.append((s, e, max(covering, default=None)))  # the innermost: the latest to start
+    return out
+
+
+def covered(a: int, b: int, intervals: list) -> list[tuple[int, int, bool]]:
+    """Cut (a, b) into pieces, each inside some interval of ``intervals`` or not."""
+    cuts = sorted({a, b, *(x for s, e in intervals for x in (s, e) if a < x < b)})
+    return [(s, e, any(x <= s and e <= y for x, y in intervals if y > x))
+            for s, e in zip(cuts, cuts[1:])]  # fmt: skip
+
+
+def silent_piece(a, b, lane, auto, others, events, gil, gap) -> list[Span]:
+    """Rule 7: a stretch in which the thread was silent and had not said why."""
+    alone = Span(a, b, RUNNING, inferred=True) if auto else Span(a, b, WAITING_CPU)
+    if not gil:
+        return [alone]
+    out = []
+    for s, e, held in covered(a, b, others):
+        if held or e - s <= gap:
+            out.append(Span(s, e, WAITING_GIL))
+        else:  # nobody in the process ran: the thread that ran last held the GIL
+            holder = [j for t, j in events if t < e][-1]
+            out.append(Span(s, e, alone.state, inferred=alone.inferred) if holder == lane
+                       else Span(s, e, WAITING_GIL))  # fmt: skip
+    return out
+
+
+def decide_c_call(mark, lane, events, others_silent, gil) -> tuple[str, bool]:
+    """Rule 6: the state of an automatically recorded C call, and whether it is inferred.
+
+    Decided for the whole call: a C function releases the GIL for all of its work.
+    """
+    start, end, _, label, cpu = mark
+    computed = cpu < 0 or cpu >= (end - start) / 2
+    unmeasured = cpu < 0
+    released = C_CALL_NO_GIL if computed else BLOCKED
+    if not gil or any(start < t < end for t, j in events if j != lane):
+        return released, unmeasured  # another thread ran Python meanwhile: it released it
+    waited = sum(max(0, min(end, y) - max(start, x)) for x, y in others_silent)
+    if waited > (end - start) / 2:  # another thread wanted the GIL and did not get it
+        return C_CALL, False
+    return (C_CALL if computed else BLOCKED), True  # nobody wanted it: nothing tells
+
+
+def merge_adjacent(spans: list[Span]) -> list[Span]:
+    """Join touching spans of the same state and label; drop empty ones."""
+    out: list[Span] = []
+    for s in spans:
+        if s.end <= s.start:
+            continue
+        last = out[-1] if out else None
+        if last and (last.state, last.label, last.inferred) == (s.state, s.label, s.inferred) \
+                and s.start <= last.end:
+            out[-1] = Span(last.start, s.end, s.state, s.label, s.inferred)
+        else:
+            out.append(s)
+    return out
+
+
+def clip(spans: list[Span], end: int) -> list[Span]:
+    """Spans up to ``end`` (a recording cut short at its memory cap ends there)."""
+    return [s if s.end <= end else Span(s.start, end, s.state, s.label, s.inferred)
+            for s in spans if s.start < end]  # fmt: skip

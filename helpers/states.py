@@ -1,0 +1,42 @@
+"""The words of the timeline: the states a thread can be in, shared by every module.
+
+A lane (one thread of one process) is in exactly one state at each instant.
+These strings are also what the picture's legend, the statistics and the
+Chrome Trace export call the states, so a learner meets one name for one idea.
+
+    >>> from helpers import states
+    >>> states.RUNNING
+    'running'
+    >>> states.C_CALL_NO_GIL in states.STATES
+    True
+"""
+
+# Running Python bytecode. Under the GIL only its holder does that, so this
+# thread held the GIL.
+RUNNING = "running"
+# Runnable, but another thread of the process holds the GIL.
+WAITING_GIL = "waiting for GIL"
+# Runnable, but nobody in the process ran: usually another program had the cores.
+WAITING_CPU = "waiting for a core"
+# Not using a core, GIL released: sleep, I/O, waiting on a lock, join.
+BLOCKED = "blocked"
+# Inside one C function that keeps the GIL (e.g. sum(range(10**8))): others wait.
+C_CALL = "C call"
+# Inside one C function that released the GIL and computes on a core (hashlib,
+# zlib, numpy): other threads of the process can run Python meanwhile.
+C_CALL_NO_GIL = "C call, GIL released"
+# A new process, from the moment its parent asked for it until its first
+# heartbeat: a fresh Python starting up, importing, unpickling the task.
+STARTING = "starting"
+# After the thread's last heartbeat.
+FINISHED = "finished"
+
+STATES = (RUNNING, WAITING_GIL, WAITING_CPU, BLOCKED, C_CALL, C_CALL_NO_GIL, STARTING, FINISHED)
+
+# What a recorder may write as the kind of a marked region (recorder.LaneRecorder.region):
+# a built-in workload knows what its region is, so it names the state itself.
+REGION_KINDS = (BLOCKED, C_CALL, C_CALL_NO_GIL)
+# The kind automatic recording gives a long C call of learner code: whether it
+# kept the GIL, and whether it computed or waited, is decided afterwards from
+# evidence (helpers.inference). Not a state: it never appears on a timeline.
+C_CALL_AUTO = "C call, to be decided"

@@ -1,0 +1,106 @@
+"""The fast inference (helpers.inference) agrees with the plain rules (helpers.rules).
+
+Random records, made to look like what recorders write (bursts of heartbeats,
+silences, regions of every kind, nested C calls, processes that start late),
+are turned into timelines both ways; the two must be the same span for span.
+Also: the invariants each rule promises, on the same random records.
+"""
+
+from __future__ import annotations
+
+import random
+from array import array
+
+import pytest
+
+import helpers
+from helpers import inference, rules
+from helpers.recorder import LaneRecord
+from helpers.states import BLOCKED, C_CALL, C_CALL_AUTO, C_CALL_NO_GIL, RUNNING
+from helpers.timeline import RunInfo
+
+US = 1_000
+
+
+def info(gil: bool) -> RunInfo:
+    return RunInfo(kind="threads", python="3.13.0", gil_enabled=gil, free_threaded_build=not gil,
+                   switch_interval=0.005, usable_cores=2, cpu_count=2)  # fmt: skip
+
+
+def random_lane(rng: random.Random, name: str, pid: int, tid: int) -> LaneRecord:
+    t = rng.randrange(0, 500 * US)
+    requested = t - rng.randrange(1, 3000 * US) if rng.random() < 0.2 else 0
+    beats, marks = [], []
+    for _ in range(rng.randrange(1, 12)):
+        kind = rng.random()
+        if kind < 0.5:  # a burst of running, with the odd silence in it
+            for _ in range(rng.randrange(1, 30)):
+                beats.append(t)
+                # 200 us is MERGE_GAP_NS exactly: the rules' boundaries must agree too
+                t += rng.choice([rng.randrange(1, 40), rng.randrange(150, 2000), 200]) * US
+        else:  # a region: its first heartbeat opens it, one closes it at or after its end
+            region = rng.choice([BLOCKED, C_CALL, C_CALL_NO_GIL, C_CALL_AUTO])
+            length = rng.choice([rng.randrange(10, 3000), 200]) * US
+            cpu = -1
+            if region == C_CALL_AUTO:  # measured or not; waited, half and half, or computed
+                cpu = rng.choice([-1, 0, length // 3, length // 2, length])
+            beats.append(t)
+            marks.append((t, t + length, region, f"{region}@{t}", cpu))
+            t += length + rng.choice([0, 0, rng.randrange(1, 500)]) * US
+            beats.append(t)
+            t += rng.randrange(1, 40) * US
+    return LaneRecord(name=name, process_name=f"p{pid}", pid=pid, native_id=tid,
+                      auto=rng.random() < 0.5, cpu_ns=0, beats=array("q", beats),
+                      marks=marks, requested_ns=max(requested, 0))  # fmt: skip
+
+
+def random_run(seed: int) -> tuple[list[LaneRecord], bool]:
+    rng = random.Random(seed)
+    pids = [1] if rng.random() < 0.7 else [1, 2]
+    records = [random_lane(rng, f"lane-{i}", rng.choice(pids), i)
+               for i in range(rng.randrange(1, 5))]  # fmt: skip
+    return records, rng.random() < 0.8
+
+
+def overlap_ns(a, b) -> int:
+    return sum(max(0, min(x.end, y.end) - max(x.start, y.start)) for x in a for y in b)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_fast_inference_agrees_with_the_rules(seed):
+    records, gil = random_run(seed)
+    fast = inference.build_timeline(records, info(gil))
+    slow = rules.build_timeline(records, info(gil))
+    assert (fast.start, fast.end) == (slow.start, slow.end)
+    for f, s in zip(fast.lanes, slow.lanes):
+        assert f.spans == s.spans, f"seed {seed}, lane {f.name}"
+        assert f.slices == s.slices, f"seed {seed}, lane {f.name}"
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_invariants_of_the_rules(seed):
+    records, gil = random_run(seed)
+    tl = inference.build_timeline(records, info(gil))
+    for lane in tl.lanes:
+        spans = lane.spans
+        # A lane is in one state at a time: its spans follow each other without overlap.
+        assert all(a.end <= b.start for a, b in zip(spans, spans[1:])), lane.name
+        assert all(s.end > s.start for s in spans)
+        assert spans[-1].end <= tl.end
+    if gil:  # under the GIL two threads of a process never run at the same instant
+        for a in tl.lanes:
+            for b in tl.lanes:
+                if a is not b and a.pid == b.pid:
+                    assert overlap_ns([s for s in a.spans if s.state == RUNNING],
+                                      [s for s in b.spans if s.state == RUNNING]) == 0
+
+
+def test_random_records_cover_every_rule():
+    """The random records exercise every state, or the agreement above proves little."""
+    seen = set()
+    for seed in range(300):
+        records, gil = random_run(seed)
+        tl = inference.build_timeline(records, info(gil))
+        seen |= {(s.state, s.inferred) for s in tl.spans()}
+    assert {(st, False) for st in helpers.STATES} <= seen
+    assert (RUNNING, True) in seen and (C_CALL, True) in seen and (BLOCKED, True) in seen
