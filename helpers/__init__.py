@@ -2,65 +2,72 @@
 
 The whole public API fits on this screen:
 
-    import helpers
-    from helpers import workloads as w
+    >>> import threading, time
+    >>> import helpers
+    >>> from helpers import workloads as w
+    >>> with helpers.recording() as rec:     # your own threading code, recorded
+    ...     t = threading.Thread(target=time.sleep, args=(0.05,))
+    ...     t.start(); t.join()
+    >>> tl = rec.timeline                    # -> Timeline
+    >>> tl = helpers.run_threads([w.cpu(0.05), w.cpu(0.05), w.sleep(0.05)])
+    >>> tl = helpers.run_processes([w.cpu(0.05)] * 2, start_method="spawn")
+    >>> run = helpers.start_threads([w.cpu(0.05)], record_caller=True)  # returns at once
+    >>> tl = run.wait()
+    >>> fig = helpers.plot(tl)       # Gantt chart; also tl.plot(window=(10, 20)) to zoom
+    >>> table = tl.stats_table()     # running time, slices, waiting for the GIL, blocked...
+    >>> stats = tl.stats()           # the same numbers as a list of LaneStats
+    >>> helpers.overlap_ms(tl.spans(helpers.RUNNING, lane="cpu-1"),
+    ...                    tl.spans(helpers.RUNNING, lane="MainThread (caller)"))
+    0.0
+    >>> tl.save_trace("/tmp/trace.json")     # Chrome Trace Event JSON: open in ui.perfetto.dev
+    >>> helpers.usable_cores() >= 1  # cores this process can use at once (affinity, cpuset)
+    True
+    >>> helpers.gil_enabled()        # False only on a free-threaded Python running without it
+    True
 
-    tl = helpers.run_threads([w.cpu(0.2), w.cpu(0.2), w.sleep(0.1)])   # -> Timeline
-    tl = helpers.run_processes([w.cpu(0.2)] * 2, start_method="spawn")
-    run = helpers.start_threads(tasks, record_caller=True)  # at once; run.wait() -> Timeline
-    tl.plot()                 # Gantt chart; tl.plot(window=(100, 120)) zooms to 100-120 ms
-    print(tl.stats_table())   # running time, slices, waiting for the GIL, blocked...
-    tl.stats()                # the same numbers as a list of LaneStats
-    helpers.overlap_ms(tl.spans(helpers.RUNNING, lane="cpu-1"), tl.spans(...))  # at once, ms
-    tl.save_trace("t.json")   # Chrome Trace Event JSON: open it in https://ui.perfetto.dev
-
-    helpers.usable_cores()    # cores this process can really use (affinity, cgroup quota)
-    helpers.gil_enabled()     # False only on a free-threaded Python running without the GIL
+The states a thread can be in (helpers.states): RUNNING, WAITING_GIL,
+WAITING_CPU, BLOCKED, C_CALL, C_CALL_NO_GIL, STARTING, FINISHED.
 
 Workloads (each "about `seconds` long when run alone"): w.cpu, w.sleep, w.io,
 w.c_call_holds_gil (sum over a range), w.c_call_releases_gil (hashlib), w.lock_wait.
 Any function that takes no arguments is a task too; it is recorded automatically.
 
-Modules: recorder (heartbeats), workloads, runner, timeline (spans and stats),
-plot, export, system (cores, GIL), widgets (controls for the notebooks).
+Modules, in the order the data flows: workloads and recorder (heartbeats),
+auto (recording any code), threads and processes (running), rules and
+inference (heartbeats to states), timeline (the data), gantt (the picture),
+export (Chrome Trace), system (cores, GIL), widgets (controls for notebooks).
 """
 
 from . import workloads
-from .runner import (
-    MAX_PROCESSES,
-    MAX_THREADS,
-    TaskError,
-    ThreadRun,
-    run_processes,
-    run_threads,
-    start_threads,
-)
-from .system import cores, free_threaded_build, gil_enabled, python_info, usable_cores
-from .timeline import (
+from .processes import run_processes
+from .runner import MAX_PROCESSES, MAX_THREADS, TaskError
+from .states import (
     BLOCKED,
     C_CALL,
+    C_CALL_NO_GIL,
     FINISHED,
     RUNNING,
+    STARTING,
     STATES,
     WAITING_CPU,
     WAITING_GIL,
-    LaneStats,
-    Span,
-    Timeline,
-    overlap_ms,
 )
+from .system import cores, free_threaded_build, gil_enabled, python_info, usable_cores
+from .threads import Recording, ThreadRun, recording, run_threads, start_threads
+from .timeline import Lane, LaneStats, Span, Timeline, overlap_ms
 
 
 def plot(timeline: Timeline, **kwargs):
-    """Draw a timeline as a Gantt chart (see helpers.plot.plot_timeline)."""
-    from .plot import plot_timeline  # matplotlib is imported only when a picture is wanted
+    """Draw a timeline as a Gantt chart: the same as ``timeline.plot(**kwargs)``."""
+    from .gantt import plot_timeline  # matplotlib is imported only when a picture is wanted
 
     return plot_timeline(timeline, **kwargs)
 
 
 __all__ = [
-    "BLOCKED", "C_CALL", "FINISHED", "MAX_PROCESSES", "MAX_THREADS", "RUNNING", "STATES",
-    "WAITING_CPU", "WAITING_GIL", "LaneStats", "Span", "TaskError", "ThreadRun", "Timeline",
-    "cores", "free_threaded_build", "gil_enabled", "plot", "python_info", "run_processes",
-    "overlap_ms", "run_threads", "start_threads", "usable_cores", "workloads",
+    "BLOCKED", "C_CALL", "C_CALL_NO_GIL", "FINISHED", "MAX_PROCESSES", "MAX_THREADS", "RUNNING",
+    "STARTING", "STATES", "WAITING_CPU", "WAITING_GIL", "Lane", "LaneStats", "Recording", "Span",
+    "TaskError", "ThreadRun", "Timeline", "cores", "free_threaded_build", "gil_enabled",
+    "overlap_ms", "plot", "python_info", "recording", "run_processes", "run_threads",
+    "start_threads", "usable_cores", "workloads",
 ]  # fmt: skip

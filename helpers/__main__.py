@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import run_processes, run_threads, system, workloads
-from .runner import START_METHODS
+from .processes import START_METHODS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,9 +34,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "cores":
         print(system.cores())
         return 0
+    # Check everything before the run, which may take a while: a typo should not cost it.
+    for option, path in (("--out", args.out), ("--png", args.png)):
+        if path is not None:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                parser.error(f"{option} {path}: the folder {folder} does not exist")
+            if not os.access(folder, os.W_OK):
+                parser.error(f"{option} {path}: the folder {folder} is not writable")
+    if args.switch_interval is not None and not 0 < args.switch_interval <= 1000:
+        parser.error(f"--switch-interval is in milliseconds, more than 0 and at most 1000; "
+                     f"got {args.switch_interval:g}")
     try:
         tasks = [workloads.by_name(n.strip(), args.seconds) for n in args.workload.split(",")]
-        interval = args.switch_interval / 1000 if args.switch_interval else None
+        interval = args.switch_interval / 1000 if args.switch_interval is not None else None
         if args.processes:
             tl = run_processes(tasks, start_method=args.start_method, switch_interval=interval)
         else:

@@ -4,8 +4,8 @@ The principle: under the GIL only the thread that holds it executes Python
 bytecode. So a timestamp that a thread took by running Python code proves that
 the thread held the GIL at that instant. A thread records such timestamps
 ("heartbeats") while it works, and marks the regions where it blocked (sleep,
-I/O, a lock) or sat in one long C call. The timeline module turns these
-records into spans of time with a state.
+I/O, a lock) or sat in one long C call. helpers.inference turns these records
+into spans of time with a state.
 
 Recording has to be cheap, or it changes what it measures: a heartbeat is one
 ``time.perf_counter_ns()`` appended to an ``array('q')`` that belongs to the
@@ -14,17 +14,19 @@ thread, with no lock and no object allocated per event.
 Two ways to record:
 
 * Built-in workloads (helpers.workloads) call ``lane.beat()`` themselves and
-  mark their blocking regions with ``lane.region(...)``.
-* Any other function is recorded automatically: ``sys.monitoring`` on Python
-  3.12+, ``sys.setprofile`` on 3.10 and 3.11. Every function start, C call and
-  C return becomes a heartbeat, and a C call becomes a marked region.
+  mark their regions with ``lane.region(...)``.
+* Any other function is recorded automatically (helpers.auto): every function
+  start, C call and C return becomes a heartbeat, and a long C call a region.
 
-Example::
+When the thread is done, ``lane.to_record(...)`` gives a LaneRecord: plain
+data, the same for a thread and for a process, that the timeline is built from.
 
     >>> lane = LaneRecorder("worker")
     >>> lane.begin(); lane.beat(); lane.end()
     >>> len(lane.beats)
     3
+    >>> lane.to_record("this process").name
+    'worker'
 """
 
 from __future__ import annotations
@@ -35,14 +37,15 @@ import threading
 import time
 from array import array
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from types import FunctionType, MethodType
+
+from .states import BLOCKED, C_CALL, C_CALL_AUTO, C_CALL_NO_GIL, REGION_KINDS
 
 now = time.perf_counter_ns  # CLOCK_MONOTONIC on Linux: the same clock in every process
 
-# Kinds of marked region. What each means for the GIL:
-BLOCKED = "blocked"  # the thread released the GIL (sleep, I/O, waiting on a lock)
-C_CALL = "c_call"  # one long C call that keeps the GIL (e.g. sum(range(10**8)))
-C_CALL_UNKNOWN = "c_call?"  # a C call seen by automatic recording: it may or may not release it
+C_CALL_UNKNOWN = C_CALL_AUTO  # the kind automatic recording gives a long C call
+__all__ = ["BLOCKED", "C_CALL", "C_CALL_NO_GIL", "Control", "LaneRecord", "LaneRecorder", "Stopped"]
 
 
 class Stopped(Exception):
@@ -66,41 +69,78 @@ class Control:
         self.event.set()
 
 
+# A marked region: (start_ns, end_ns, kind, label, cpu_ns). cpu_ns is the CPU time the
+# thread used inside it, or -1 where it was not measured.
+Mark = tuple[int, int, str, str, int]
+
+
+@dataclass
+class LaneRecord:
+    """Everything recorded about one thread, as plain data (it pickles: processes send it).
+
+    The runner builds it complete; helpers.inference reads it; nobody edits it after.
+    """
+
+    name: str  # the lane's name on the picture, e.g. "cpu-1" or "Thread-3 (download)"
+    process_name: str  # the group it is drawn in, e.g. "this process (pid 812)"
+    pid: int
+    native_id: int  # the operating system's thread id, as perf, top and py-spy show it
+    auto: bool  # recorded automatically (any code) rather than by a built-in workload
+    cpu_ns: int  # CPU time the thread used, measured by the OS (time.thread_time)
+    beats: array  # heartbeats, perf_counter nanoseconds, in time order
+    marks: list[Mark] = field(default_factory=list)
+    requested_ns: int = 0  # a process: when the parent asked for it (0 for a thread)
+    truncated_at: int = 0  # when recording stopped at the memory cap (0: it did not)
+
+
 class LaneRecorder:
     """What one thread records while it runs one task.
 
     ``beats``  -- array of perf_counter_ns timestamps, each taken while running Python
-    ``marks``  -- list of (start_ns, end_ns, kind, label): blocking and C-call regions
+    ``marks``  -- list of (start_ns, end_ns, kind, label, cpu_ns): blocking and C-call regions
     """
 
     def __init__(self, name: str, control: Control | None = None, auto: bool = False,
-                 stoppable: bool = True) -> None:
+                 stoppable: bool = True) -> None:  # fmt: skip
         self.name = name
         self.control = control or Control()
         self.auto = auto  # recorded automatically rather than by a built-in workload
-        # False for a thread we only watch (the notebook's own): when the run is
-        # stopped, recording of it ends, but nothing is raised in it.
+        # False for a thread we only watch (the notebook's own, or a learner's thread):
+        # when the run is stopped, recording of it ends, but nothing is raised in it.
         self.stoppable = stoppable
         self.beats = array("q")
-        self.marks: list[tuple[int, int, str, str]] = []
+        self.marks: list[Mark] = []
         self.pid = os.getpid()
         self.native_id = 0
         self.cpu_ns = 0  # CPU time the thread used for the task (time.thread_time_ns)
+        self.truncated_at = 0  # set by automatic recording when it hits its memory cap
         self._cpu_start = 0
+        self._cpu_clock: int | None = None  # this thread's CPU clock, readable from others
 
     def begin(self) -> None:
-        """Called by the runner in the worker thread, just before the task."""
+        """Called in the recorded thread, just before its work."""
         self.pid = os.getpid()
         self.native_id = threading.get_native_id()
+        if hasattr(time, "pthread_getcpuclockid"):  # Unix: lets end() run in another thread
+            self._cpu_clock = time.pthread_getcpuclockid(threading.get_ident())
         self._cpu_start = time.thread_time_ns()
         self.beats.append(now())
 
     def end(self) -> None:
-        """Called by the runner in the worker thread, just after the task."""
-        if threading.get_native_id() != self.native_id:
-            return  # only the thread itself can prove it ran, and measure its CPU time
-        self.beats.append(now())
-        self.cpu_ns = time.thread_time_ns() - self._cpu_start
+        """Called just after the work: the last heartbeat, and the CPU time used.
+
+        Called from another thread (to stop recording a thread that runs on),
+        it cannot take a heartbeat for it, but it can still read that thread's
+        CPU clock (on Unix).
+        """
+        if threading.get_native_id() == self.native_id:
+            self.beats.append(now())
+            self.cpu_ns = time.thread_time_ns() - self._cpu_start
+        elif self._cpu_clock is not None:
+            try:
+                self.cpu_ns = time.clock_gettime_ns(self._cpu_clock) - self._cpu_start
+            except OSError:  # the thread has ended since: its clock is gone
+                pass
 
     def beat(self) -> None:
         """Record that this thread is running Python code right now."""
@@ -110,12 +150,15 @@ class LaneRecorder:
     def region(self, kind: str, label: str, expected_s: float | None = None):
         """Mark a region: ``with lane.region(BLOCKED, "sleep", 1.0): time.sleep(1)``.
 
+        ``kind`` is the state the region is in: BLOCKED, C_CALL or C_CALL_NO_GIL.
         The timestamps at both ends are heartbeats too: the thread ran Python
         code to take them. A thread that wakes up must get the GIL back before
         it can take the end timestamp; where the wait's length is known
         (``expected_s``, a sleep or a timeout), the region ends when the wait
         did, and the time after it shows as what it was: waiting for the GIL.
         """
+        if kind not in REGION_KINDS:
+            raise ValueError(f"a region's kind is one of {REGION_KINDS}, not {kind!r}")
         start = now()
         self.beats.append(start)
         try:
@@ -125,23 +168,21 @@ class LaneRecorder:
             self.beats.append(end)
             if expected_s is not None:
                 end = min(end, start + int(expected_s * 1e9))
-            self.marks.append((start, end, kind, label))
+            self.marks.append((start, end, kind, label, -1))
 
     def check_stop(self) -> None:
         if self.control.stop and self.stoppable:
             raise Stopped(self.name)
 
-    def to_record(self) -> dict:
-        """Plain data, cheap to pickle, to send from a child process to the parent."""
-        return {
-            "name": self.name,
-            "auto": self.auto,
-            "pid": self.pid,
-            "native_id": self.native_id,
-            "cpu_ns": self.cpu_ns,
-            "beats": self.beats.tobytes(),
-            "marks": list(self.marks),
-        }
+    def to_record(self, process_name: str, requested_ns: int = 0) -> LaneRecord:
+        """The finished lane as a LaneRecord (plain data)."""
+        marks = [m if len(m) == 5 else (*m, -1) for m in self.marks]
+        return LaneRecord(
+            name=self.name, process_name=process_name, pid=self.pid,
+            native_id=self.native_id, auto=self.auto, cpu_ns=self.cpu_ns,
+            beats=array("q", self.beats), marks=marks, requested_ns=requested_ns,
+            truncated_at=self.truncated_at,
+        )  # fmt: skip
 
 
 # Only C calls longer than this are kept as marked regions: the short ones (len,
@@ -150,7 +191,18 @@ MIN_C_CALL_NS = 20_000
 
 
 def _c_name(func) -> str:
-    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    module = getattr(func, "__module__", None)
+    if module is None and hasattr(func, "__self__"):
+        module = type(func.__self__).__module__
+    module = (module or "").lstrip("_")
+    return f"{module}.{name}" if module and module != "builtins" else name
+
+
+# Where a C call's CPU time is worth reading (430 ns a read): calls that may be long.
+SAMPLE_CPU = {"sleep", "lock.acquire", "RLock.acquire", "select", "poll", "recv", "accept",
+              "HASH.update", "HASH.digest", "compress", "decompress", "read", "write", "waitpid"}
+_thread_cpu = time.thread_time_ns
 
 
 # --- automatic recording on Python 3.10 and 3.11: sys.setprofile -----------------
@@ -166,6 +218,7 @@ def _make_profiler(lane: LaneRecorder):
     # so that an event allocates nothing.
     starts: list[int] = []
     funcs: list[object] = []
+    cpus: list[int] = []
 
     def profile(frame, event, arg):
         t = now()
@@ -173,11 +226,14 @@ def _make_profiler(lane: LaneRecorder):
         if event == "c_call":
             starts.append(t)
             funcs.append(arg)
+            cpus.append(_thread_cpu() if getattr(arg, "__qualname__", "") in SAMPLE_CPU else -1)
         elif event != "call" and event != "return" and funcs and funcs[-1] is arg:
             start = starts.pop()
             funcs.pop()
+            cpu = cpus.pop()
             if t - start > MIN_C_CALL_NS:
-                marks.append((start, t, C_CALL_UNKNOWN, _c_name(arg)))
+                marks.append((start, t, C_CALL_UNKNOWN, _c_name(arg),
+                              _thread_cpu() - cpu if cpu >= 0 else -1))
         if control.stop:
             sys.setprofile(None)
             lane.check_stop()
@@ -191,7 +247,7 @@ def _make_profiler(lane: LaneRecorder):
 # a resumed generator or coroutine, and calls of C functions with their return.
 # Line, jump and branch events would show more but cost 7-35x.
 
-_monitored: dict[int, tuple[LaneRecorder, list, list]] = {}  # thread ident -> lane, C calls
+_monitored: dict[int, tuple] = {}  # thread ident -> lane, C calls (starts, funcs, CPU times)
 _tool_id: int | None = None
 _get_ident = threading.get_ident
 _DISABLE = getattr(getattr(sys, "monitoring", None), "DISABLE", None)
@@ -217,19 +273,22 @@ def _on_call(code, offset, func, arg0):  # CALL: a function is about to be calle
         entry[0].beats.append(t)
         entry[1].append(t)
         entry[2].append(func)
+        entry[3].append(_thread_cpu() if getattr(func, "__qualname__", "") in SAMPLE_CPU else -1)
 
 
 def _on_c_return(code, offset, func, arg0):  # C_RETURN, C_RAISE
     entry = _monitored.get(_get_ident())
     if entry is not None:
-        lane, starts, funcs = entry
+        lane, starts, funcs, cpus = entry
         t = now()
         lane.beats.append(t)
         if funcs and funcs[-1] is func:
             start = starts.pop()
             funcs.pop()
+            cpu = cpus.pop()
             if t - start > MIN_C_CALL_NS:
-                lane.marks.append((start, t, C_CALL_UNKNOWN, _c_name(func)))
+                lane.marks.append((start, t, C_CALL_UNKNOWN, _c_name(func),
+                                   _thread_cpu() - cpu if cpu >= 0 else -1))
         if lane.control.stop:
             _stop_monitoring(lane)
 
@@ -296,7 +355,7 @@ def automatic_recording():
 def attach(lane: LaneRecorder) -> None:
     """Start recording the calling thread automatically into ``lane``."""
     if USES_MONITORING:
-        _monitored[_get_ident()] = (lane, [], [])
+        _monitored[_get_ident()] = (lane, [], [], [])
     else:
         sys.setprofile(_make_profiler(lane))
 

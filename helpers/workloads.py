@@ -5,7 +5,7 @@ marks the regions where it blocks or sits in a C call, so its timeline is
 measured, not guessed. Pass them to helpers.run_threads or helpers.run_processes:
 
     >>> import helpers
-    >>> tl = helpers.run_threads([helpers.workloads.cpu(0.1), helpers.workloads.sleep(0.1)])
+    >>> tl = helpers.run_threads([helpers.workloads.cpu(0.05), helpers.workloads.sleep(0.05)])
 
 A workload's ``seconds`` means "about this long when it runs alone on this
 machine": ``cpu(0.2)`` is a fixed amount of work, calibrated once per process,
@@ -20,7 +20,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .recorder import BLOCKED, C_CALL, LaneRecorder
+from .recorder import LaneRecorder
+from .states import BLOCKED, C_CALL, C_CALL_NO_GIL
 
 MAX_SECONDS = 60.0
 _CHUNK = 400  # loop iterations between two heartbeats: about 10 microseconds of work
@@ -190,7 +191,10 @@ class CCallHoldsGil(Workload):
 
 @dataclass
 class CCallReleasesGil(Workload):
-    """Hashing a large buffer with hashlib, which releases the GIL while it hashes."""
+    """Hashing a large buffer with hashlib, which releases the GIL while it hashes.
+
+    The thread computes on a core all along; other threads can run Python meanwhile.
+    """
 
     seconds: float
     nbytes: int = field(init=False)
@@ -207,7 +211,7 @@ class CCallReleasesGil(Workload):
         left = self.nbytes
         while left > 0:
             view = memoryview(data)[: min(left, self.block)]
-            with lane.region(BLOCKED, "hashlib (C, GIL released)"):
+            with lane.region(C_CALL_NO_GIL, "hashlib.sha256.update"):
                 h.update(view)
             left -= len(view)
             lane.check_stop()

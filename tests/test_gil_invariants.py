@@ -16,7 +16,7 @@ import pytest
 
 import helpers
 from helpers import workloads as w
-from helpers.timeline import Timeline
+from helpers.inference import build_timeline
 
 pytestmark = [
     pytest.mark.usefixtures("no_leftovers"),
@@ -31,7 +31,7 @@ def overlap_ns(a: list[helpers.Span], b: list[helpers.Span]) -> float:
 
 def two_cpu_threads(seconds=0.3, switch_interval=None):
     run = helpers.start_threads([w.cpu(seconds), w.cpu(seconds)], switch_interval=switch_interval)
-    return run.wait(), [lane.to_record() for lane in run.lanes]
+    return run.wait(), [lane.to_record("this process") for lane in run.lanes]
 
 
 def test_running_spans_of_two_threads_never_overlap():
@@ -43,7 +43,7 @@ def test_running_spans_of_two_threads_never_overlap():
     # heartbeat, so the check above holds by construction. The real test of the
     # recording is to read each thread on its own, as for a free-threaded build:
     # if any heartbeat had been taken without the GIL, the threads would overlap.
-    alone = Timeline.from_records(records, dataclasses.replace(tl.info, gil_enabled=False))
+    alone = build_timeline(records, dataclasses.replace(tl.info, gil_enabled=False))
     a, b = (alone.spans(helpers.RUNNING, lane=ln.name) for ln in alone.lanes)
     print(f"overlap when each thread is read on its own: {overlap_ns(a, b)} ns")
     assert overlap_ns(a, b) <= 1_000  # the clock's resolution, not a slice
@@ -121,8 +121,9 @@ def test_no_other_thread_runs_during_a_c_call_that_keeps_the_gil():
 
 def test_other_threads_run_during_a_c_call_that_releases_the_gil():
     tl = helpers.run_threads([w.c_call_releases_gil(0.3), w.cpu(0.3)])
-    hashing = tl.spans(helpers.BLOCKED, lane="hash-1")
+    hashing = tl.spans(helpers.C_CALL_NO_GIL, lane="hash-1")  # computing, without the GIL
     assert hashing and all("hashlib" in s.label for s in hashing)
+    assert not tl.spans(helpers.BLOCKED, lane="hash-1")  # it never waited
     assert overlap_ns(hashing, tl.spans(helpers.RUNNING, lane="cpu-2")) > 50e6
 
 
