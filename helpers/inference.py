@@ -18,7 +18,7 @@ import bisect
 import numpy as np
 
 from .recorder import LaneRecord
-from .rules import MERGE_GAP_NS, RELEASES_GIL, merge_adjacent, run_bounds
+from .rules import MERGE_GAP_NS, RELEASES_GIL, merge_adjacent, run_bounds, split_at_callbacks
 from .rules import clip as clip_spans
 from .states import (
     BLOCKED,
@@ -100,8 +100,8 @@ class _Process:
                  np.zeros(0, np.int64) for r in records]  # fmt: skip
         times = np.concatenate(beats)
         lane_of = np.concatenate([np.full(len(b), i) for i, b in enumerate(beats)])
-        opens = np.concatenate([np.isin(b, [m[0] for m in r.marks])
-                                for r, b in zip(records, beats)])  # fmt: skip
+        marks = [split_at_callbacks(r) for r in records]
+        opens = np.concatenate([np.isin(b, [m[0] for m in ms]) for ms, b in zip(marks, beats)])
         releases = np.concatenate([np.isin(b, [m[0] for m in r.marks if m[2] in RELEASES_GIL])
                                    for r, b in zip(records, beats)])  # fmt: skip
 
@@ -122,8 +122,7 @@ class _Process:
         for f, la in zip(firsts, lasts):
             self.slices[ln[f]].append((int(t[f]), int(t[la])))
         # Rule 4.
-        self.marks = [[self._end_c_call(m, i) for m in sorted(r.marks)]
-                      for i, r in enumerate(records)]  # fmt: skip
+        self.marks = [[self._end_c_call(m, i) for m in sorted(ms)] for i, ms in enumerate(marks)]
 
     def _end_c_call(self, mark, lane):
         start, end, kind, label, cpu = mark

@@ -33,6 +33,9 @@ The rules, for the threads of one process:
       the GIL: "C call" (proven);
     - if no other thread wanted the GIL, nobody can tell: "C call" or
       "blocked", hatched (inferred). Unmeasured CPU time is inferred too.
+    A C call that calls back into Python (``sum(x*x for x in ...)``, ``sorted(key=...)``)
+    has heartbeats of its own inside it: between its first and last one the
+    thread ran Python, so only the stretches before and after count as the call.
 7.  Where a thread was silent with nothing marked, it was runnable:
     - while another thread held the GIL (a slice, a workload's C call, or an
       automatic C call found to hold it), or for a moment of at most
@@ -50,7 +53,9 @@ The rules, for the threads of one process:
 
 from __future__ import annotations
 
-from .recorder import LaneRecord
+import bisect
+
+from .recorder import LaneRecord, Mark
 from .states import (
     BLOCKED,
     C_CALL,
@@ -66,6 +71,26 @@ from .timeline import Lane, RunInfo, Span, Timeline
 
 MERGE_GAP_NS = 200_000  # heartbeats closer than this belong to one running span
 RELEASES_GIL = (BLOCKED, C_CALL_NO_GIL)  # regions whose first heartbeat ends a slice
+
+
+def split_at_callbacks(record: LaneRecord) -> list[Mark]:
+    """Rule 6's last part: an automatic C call with the thread's own heartbeats inside it
+    keeps only the stretches before the first and after the last of them."""
+    beats = record.beats
+    out = []
+    for m in record.marks:
+        start, end, kind, label, cpu = m
+        if kind != C_CALL_AUTO:
+            out.append(m)
+            continue
+        lo, hi = bisect.bisect_right(beats, start), bisect.bisect_left(beats, end)
+        if lo >= hi:  # no heartbeat strictly inside: C code all along
+            out.append(m)
+            continue
+        out.append((start, beats[lo], kind, label, cpu))
+        if beats[hi - 1] < end:
+            out.append((beats[hi - 1], end, kind, label, cpu))
+    return out
 
 
 def run_bounds(records: list[LaneRecord]) -> tuple[int, int, list[str]]:
@@ -113,7 +138,7 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int) 
     # Rule 1: every heartbeat of the process, in time order (ties: by lane, then by order).
     events = sorted((t, i, k) for i, r in enumerate(records) for k, t in enumerate(r.beats))
     events = [(t, i) for t, i, _ in events]
-    opens = [{m[0] for m in r.marks} for r in records]
+    opens = [{m[0] for m in split_at_callbacks(r)} for r in records]
     releases = [{m[0] for m in r.marks if m[2] in RELEASES_GIL} for r in records]
 
     # Rules 2 and 3. Without the GIL each thread is read on its own.
@@ -134,7 +159,7 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int) 
     marks = []
     for i, r in enumerate(records):
         ms = []
-        for s, e, kind, label, cpu in sorted(r.marks):
+        for s, e, kind, label, cpu in sorted(split_at_callbacks(r)):
             if gil and kind == C_CALL:
                 e = min([t for t, j in events if j != i and s < t <= e], default=e)
             ms.append((s, e, kind, label, cpu))

@@ -4,7 +4,12 @@
     >>> from helpers import widgets, workloads as w
     >>> def make(threads, interval_ms):
     ...     return helpers.run_threads([w.cpu(0.1)] * threads, switch_interval=interval_ms / 1000)
-    >>> widgets.explorer(make, threads=W.IntSlider(2, 1, 4), interval_ms=W.IntSlider(5, 1, 20))
+    >>> len(make(threads=2, interval_ms=5).lanes)    # what the Run button will call
+    2
+
+and in a notebook cell (it shows the controls, the button and the first picture):
+
+    widgets.explorer(make, threads=W.IntSlider(2, 1, 4), interval_ms=W.IntSlider(5, 1, 20))
 
 The picture is drawn once when the cell runs, then again each time the Run
 button is pressed (runs take a moment, so nothing reruns while a slider moves).

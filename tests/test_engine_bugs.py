@@ -44,7 +44,7 @@ def test_a_with_block_stops_and_restores_on_an_error():
     before = sys.getswitchinterval()
     with pytest.raises(ZeroDivisionError):
         with helpers.start_threads([w.cpu(5)], switch_interval=0.002, record_caller=True):
-            1 / 0
+            raise ZeroDivisionError
     assert sys.getswitchinterval() == before and sys.getprofile() is None
 
 

@@ -46,6 +46,9 @@ def random_lane(rng: random.Random, name: str, pid: int, tid: int) -> LaneRecord
                 cpu = rng.choice([-1, 0, length // 3, length // 2, length])
             beats.append(t)
             marks.append((t, t + length, region, f"{region}@{t}", cpu))
+            if region == C_CALL_AUTO and rng.random() < 0.3:  # it calls back into Python
+                inner = sorted(rng.sample(range(t + US, t + length), rng.randrange(1, 6)))
+                beats += inner
             t += length + rng.choice([0, 0, rng.randrange(1, 500)]) * US
             beats.append(t)
             t += rng.randrange(1, 40) * US

@@ -57,7 +57,7 @@ def test_hidden_cells_say_what_they_do(path):
     for i, cell in enumerate(cells(path)):
         if cell["cell_type"] == "code" and hidden(cell):
             first = source(cell).lstrip().splitlines()[0] if source(cell).strip() else ""
-            assert first.startswith("#"), f"cell {i} is hidden: start it with a # line saying what it does"
+            assert first.startswith("#"), f"cell {i} is hidden: say what it does in a # line"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
@@ -86,6 +86,7 @@ def test_every_prediction_has_its_answer_folded(path):
 @pytest.mark.parametrize("prefix", sorted(STDLIB_IN_VIEW))
 def test_the_standard_library_is_in_view(prefix):
     (path,) = [p for p in LESSONS if p.name.startswith(prefix)]
-    visible = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code" and not hidden(c))
+    code = [c for c in cells(path) if c["cell_type"] == "code" and not hidden(c)]
+    visible = "\n".join(source(c) for c in code)
     wanted = STDLIB_IN_VIEW[prefix]
     assert any(w in visible for w in wanted), f"{path.name}: show {wanted[0]} in a visible cell"
