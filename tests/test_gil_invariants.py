@@ -77,15 +77,18 @@ def test_running_time_agrees_with_thread_time(realtime):
 
 def test_sleeping_and_io_threads_are_blocked_with_the_gil_released():
     tl = helpers.run_threads([w.cpu(0.3), w.sleep(0.2), w.io(0.2, requests=2)])
-    sleep = tl.stats()[1]
     io = tl.lane("io-3")
-    assert sleep.blocked_ms == pytest.approx(200, rel=0.1)
     assert {s.label for s in tl.spans(helpers.BLOCKED, lane="sleep-2")} == {"sleep"}
     io_blocked = tl.spans(helpers.BLOCKED, lane="io-3")
     assert len(io_blocked) == 2 and all("I/O" in s.label for s in io_blocked)
-    assert sum(s.duration for s in io_blocked) / 1e6 == pytest.approx(200, rel=0.1)
+    # Blocked means not using a core: the OS counted almost no CPU time for them.
+    for st in tl.stats()[1:]:
+        print(f"{st.name}: blocked {st.blocked_ms:.1f} ms, CPU {st.cpu_ms:.1f} ms")
+        assert st.cpu_ms < 0.1 * st.blocked_ms
     # While they were blocked, the CPU thread ran: they had released the GIL.
-    assert overlap_ns(tl.spans(helpers.RUNNING, lane="cpu-1"), io_blocked) > 50e6
+    cpu = tl.spans(helpers.RUNNING, lane="cpu-1")
+    assert overlap_ns(cpu, io_blocked) > 50e6
+    assert overlap_ns(cpu, tl.spans(helpers.BLOCKED, lane="sleep-2")) > 50e6
     assert not any(s.inferred for s in io.spans)
 
 
@@ -101,7 +104,9 @@ def test_a_sleeper_next_to_cpu_threads_waits_for_the_gil_after_waking(realtime):
     assert any(s.state == helpers.WAITING_GIL for s in between)
     late_ms = (spans[j].start - spans[i].end) / 1e6
     print(f"the sleeper woke {late_ms:.2f} ms late")
-    assert late_ms > 0
+    # A woken thread asks for the GIL and gets it within a few switch intervals
+    # (5 ms each): it waits its turn behind the two CPU threads, not forever.
+    assert late_ms < 12 * 5
 
 
 def test_no_other_thread_runs_during_a_c_call_that_keeps_the_gil():
@@ -130,4 +135,5 @@ def test_other_threads_run_during_a_c_call_that_releases_the_gil():
 def test_a_lock_wait_is_blocked():
     tl = helpers.run_threads([w.lock_wait(0.1)])
     (span,) = tl.spans(helpers.BLOCKED)
-    assert span.label == "lock" and span.duration == pytest.approx(100e6, rel=0.1)
+    assert span.label == "lock" and span.duration > 50e6
+    assert tl.stats()[0].cpu_ms < 0.1 * span.duration / 1e6  # waiting on a lock uses no core

@@ -46,10 +46,15 @@ def test_usable_cores_follows_the_affinity():
     assert helpers.usable_cores() == min(len(before), helpers.cores()["usable"])
 
 
-def test_gil_state():
-    info = helpers.python_info()
-    assert info["gil_enabled"] is helpers.gil_enabled()
+def test_gil_state(monkeypatch):
+    # Before 3.13 there is no free-threaded build: the GIL is always on.
     if sys.version_info < (3, 13):
         assert helpers.gil_enabled() and not helpers.free_threaded_build()
-    if not helpers.free_threaded_build():
-        assert helpers.gil_enabled()
+    # gil_enabled() asks the interpreter at run time (a free-threaded build can turn the
+    # GIL back on), not the build: checked with a stand-in for sys._is_gil_enabled.
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
+    assert helpers.gil_enabled() is False and helpers.python_info()["gil_enabled"] is False
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: True, raising=False)
+    assert helpers.gil_enabled() is True
+    monkeypatch.delattr(sys, "_is_gil_enabled", raising=False)
+    assert helpers.gil_enabled() is True  # before 3.13: no way to turn it off
