@@ -134,8 +134,9 @@ class _Process:
 
     def _pieces(self, i: int) -> list[tuple[str, int, int, tuple | None]]:
         """The lane as pieces in time order: ("run", s, e, None), ("gap", s, e, region)."""
-        marks = self.marks[i]
-        cursor, out = int(self.records[i].beats[0]), []
+        marks, r = self.marks[i], self.records[i]
+        cursor = r.ready_ns if 0 < r.ready_ns < r.beats[0] else int(r.beats[0])
+        out = []
         for s, e in self.running[i]:
             if s > cursor:
                 out += [("gap", a, b, m) for a, b, m in _cut_gap(cursor, s, marks)]
@@ -197,7 +198,7 @@ class _Process:
                 out.append(Span(s, e, WAITING_GIL))
                 continue
             k = int(np.searchsorted(self.t, e, side="left")) - 1  # the last heartbeat before e
-            holder = int(self.ln[k])
+            holder = int(self.ln[k]) if k >= 0 else None  # none ran yet: it waited its turn
             out.append(Span(s, e, alone, inferred=auto) if holder == lane
                        else Span(s, e, WAITING_GIL))  # fmt: skip
         return out

@@ -90,6 +90,7 @@ class LaneRecord:
     beats: array  # heartbeats, perf_counter nanoseconds, in time order
     marks: list[Mark] = field(default_factory=list)
     requested_ns: int = 0  # a process: when the parent asked for it (0 for a thread)
+    ready_ns: int = 0  # a thread: when it could have started running (0: at its first beat)
     truncated_at: int = 0  # when recording stopped at the memory cap (0: it did not)
 
 
@@ -114,6 +115,7 @@ class LaneRecorder:
         self.native_id = 0
         self.cpu_ns = 0  # CPU time the thread used for the task (time.thread_time_ns)
         self.truncated_at = 0  # set by automatic recording when it hits its memory cap
+        self.ready_ns = 0  # set by the runner: when the thread was free to run
         self._cpu_start = 0
         self._cpu_clock: int | None = None  # this thread's CPU clock, readable from others
 
@@ -181,7 +183,7 @@ class LaneRecorder:
             name=self.name, process_name=process_name, pid=self.pid,
             native_id=self.native_id, auto=self.auto, cpu_ns=self.cpu_ns,
             beats=array("q", self.beats), marks=marks, requested_ns=requested_ns,
-            truncated_at=self.truncated_at,
+            ready_ns=self.ready_ns, truncated_at=self.truncated_at,
         )  # fmt: skip
 
 

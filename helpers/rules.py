@@ -45,10 +45,14 @@ The rules, for the threads of one process:
       workload, *waiting for a core* (the operating system gave its core to
       something else); for automatically recorded code, *running*, inferred
       (Python that made no calls). The other silent threads were waiting for
-      the GIL, asleep. So two threads never both run.
+      the GIL, asleep (as does a thread before anyone's first heartbeat).
+      So two threads never both run.
     Without the GIL: waiting for a core, or running (inferred) for automatic.
-8.  A process's lane begins with *starting*, from when its parent asked for
-    it to its first heartbeat; every lane ends *finished* after its last.
+8.  A thread's lane begins when it was free to run (Thread.start was called,
+    or the start line released it): until its first heartbeat it was silent,
+    and rule 7 says what it waited for. A process's lane begins with
+    *starting*, from when its parent asked for it to its first heartbeat.
+    Every lane ends *finished* after its last heartbeat.
 """
 
 from __future__ import annotations
@@ -93,11 +97,16 @@ def split_at_callbacks(record: LaneRecord) -> list[Mark]:
     return out
 
 
+def lane_start(record: LaneRecord) -> int:
+    """Rule 8: where a lane begins."""
+    return min([record.beats[0]] + [x for x in (record.requested_ns, record.ready_ns) if x > 0])
+
+
 def run_bounds(records: list[LaneRecord]) -> tuple[int, int, list[str]]:
     """Start and end of the run, and notes (a recording cut short at its memory cap)."""
     if not records or any(len(r.beats) == 0 for r in records):
         raise ValueError("every lane needs at least one heartbeat (did the task run?)")
-    start = min(r.requested_ns or r.beats[0] for r in records)
+    start = min(lane_start(r) for r in records)
     end = max(r.beats[-1] for r in records)
     notes = []
     cut = [r for r in records if r.truncated_at]
@@ -169,7 +178,9 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int) 
     # at its regions' ends, ("gap", start, end, innermost region or None).
     pieces = []
     for i in range(n):
-        cursor, lane_pieces = records[i].beats[0], []
+        r = records[i]
+        cursor = r.ready_ns if 0 < r.ready_ns < r.beats[0] else r.beats[0]
+        lane_pieces = []
         for s, e in running[i]:
             if s > cursor:
                 lane_pieces += [("gap", a, b, m) for a, b, m in cut_gap(cursor, s, marks[i])]
@@ -246,7 +257,8 @@ def silent_piece(a, b, lane, auto, others, events, gil, gap) -> list[Span]:
         if held or e - s <= gap:
             out.append(Span(s, e, WAITING_GIL))
         else:  # nobody in the process ran: the thread that ran last held the GIL
-            holder = [j for t, j in events if t < e][-1]
+            earlier = [j for t, j in events if t < e]  # none: it waited for its first turn
+            holder = earlier[-1] if earlier else None
             out.append(Span(s, e, alone.state, inferred=alone.inferred) if holder == lane
                        else Span(s, e, WAITING_GIL))  # fmt: skip
     return out

@@ -36,7 +36,7 @@ from contextlib import nullcontext
 
 from . import recorder as auto  # automatic recording
 from .inference import build_timeline
-from .recorder import Control, LaneRecorder, Stopped
+from .recorder import Control, LaneRecorder, Stopped, now
 from .runner import (
     MAX_THREADS,
     STOP_GRACE,
@@ -112,6 +112,7 @@ class Recording:
 
     def _wrap(self, thread: threading.Thread) -> None:
         lane = LaneRecorder(thread.name, self.control, auto=True, stoppable=False)
+        lane.ready_ns = now()  # start() was called: from here the thread may run
         self.lanes.append(lane)
         run = thread.run
 
@@ -207,7 +208,8 @@ class ThreadRun:
         self.lanes = [LaneRecorder(n, self.control, auto=not isinstance(t, Workload))
                       for t, n in zip(tasks, names)]  # fmt: skip
         self.errors: list[tuple[str, BaseException]] = []
-        self._barrier = threading.Barrier(len(tasks))
+        # The barrier's action runs, holding the GIL, the instant all are free to run.
+        self._barrier = threading.Barrier(len(tasks), action=self._all_ready)
         self._threads = []
         for task, lane in zip(tasks, self.lanes):
             th = threading.Thread(target=self._worker, args=(task, lane), name=lane.name,
@@ -241,6 +243,11 @@ class ThreadRun:
 
     def __enter__(self) -> ThreadRun:
         return self
+
+    def _all_ready(self) -> None:
+        ready = now()
+        for lane in self.lanes:
+            lane.ready_ns = ready
 
     def __exit__(self, *exc) -> None:
         self._finish()

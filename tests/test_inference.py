@@ -52,9 +52,11 @@ def random_lane(rng: random.Random, name: str, pid: int, tid: int) -> LaneRecord
             t += length + rng.choice([0, 0, rng.randrange(1, 500)]) * US
             beats.append(t)
             t += rng.randrange(1, 40) * US
+    ready = beats[0] - rng.randrange(1, 2000) * US if not requested and rng.random() < 0.3 else 0
     return LaneRecord(name=name, process_name=f"p{pid}", pid=pid, native_id=tid,
                       auto=rng.random() < 0.5, cpu_ns=0, beats=array("q", beats),
-                      marks=marks, requested_ns=max(requested, 0))  # fmt: skip
+                      marks=marks, requested_ns=max(requested, 0),
+                      ready_ns=max(ready, 0))  # fmt: skip
 
 
 def random_run(seed: int) -> tuple[list[LaneRecord], bool]:
