@@ -45,7 +45,8 @@ from .states import BLOCKED, C_CALL, C_CALL_AUTO, C_CALL_NO_GIL, REGION_KINDS
 now = time.perf_counter_ns  # CLOCK_MONOTONIC on Linux: the same clock in every process
 
 C_CALL_UNKNOWN = C_CALL_AUTO  # the kind automatic recording gives a long C call
-__all__ = ["BLOCKED", "C_CALL", "C_CALL_NO_GIL", "Control", "LaneRecord", "LaneRecorder", "Stopped"]
+__all__ = ["BLOCKED", "C_CALL", "C_CALL_NO_GIL", "Control", "LaneRecord", "LaneRecorder", "Stopped",
+           "current_lane"]
 
 
 class Stopped(Exception):
@@ -94,6 +95,19 @@ class LaneRecord:
     truncated_at: int = 0  # when recording stopped at the memory cap (0: it did not)
 
 
+_current = threading.local()  # the lane the calling thread records into, if any
+
+
+def current_lane() -> LaneRecorder | None:
+    """The lane of the calling thread while it is being recorded, else None.
+
+    For code that wants to mark a region in whatever lane records it, e.g. a
+    recorded lock: ``lane = current_lane(); with lane.region(BLOCKED, "lock a"): ...``
+    """
+    lane = getattr(_current, "lane", None)
+    return None if lane is None or lane.control.stop else lane
+
+
 class LaneRecorder:
     """What one thread records while it runs one task.
 
@@ -126,6 +140,7 @@ class LaneRecorder:
         if hasattr(time, "pthread_getcpuclockid"):  # Unix: lets end() run in another thread
             self._cpu_clock = time.pthread_getcpuclockid(threading.get_ident())
         self._cpu_start = time.thread_time_ns()
+        _current.lane = self
         self.beats.append(now())
 
     def end(self) -> None:
@@ -138,6 +153,8 @@ class LaneRecorder:
         if threading.get_native_id() == self.native_id:
             self.beats.append(now())
             self.cpu_ns = time.thread_time_ns() - self._cpu_start
+            if getattr(_current, "lane", None) is self:
+                _current.lane = None
         elif self._cpu_clock is not None:
             try:
                 self.cpu_ns = time.clock_gettime_ns(self._cpu_clock) - self._cpu_start

@@ -36,6 +36,8 @@ The rules, for the threads of one process:
     A C call that calls back into Python (``sum(x*x for x in ...)``, ``sorted(key=...)``)
     has heartbeats of its own inside it: between its first and last one the
     thread ran Python, so only the stretches before and after count as the call.
+    A C call inside a region that says what it is (a workload's, a recorded
+    lock's) is what the region says: what is known beats what is inferred.
 7.  Where a thread was silent with nothing marked, it was runnable:
     - while another thread held the GIL (a slice, a workload's C call, or an
       automatic C call found to hold it), or for a moment of at most
@@ -79,14 +81,18 @@ RELEASES_GIL = (BLOCKED, C_CALL_NO_GIL)  # regions whose first heartbeat ends a 
 
 def split_at_callbacks(record: LaneRecord) -> list[Mark]:
     """Rule 6's last part: an automatic C call with the thread's own heartbeats inside it
-    keeps only the stretches before the first and after the last of them."""
+    keeps only the stretches before the first and after the last of them; one inside a
+    region that says what it is is left out."""
     beats = record.beats
+    known = sorted(m for m in record.marks if m[2] != C_CALL_AUTO)
     out = []
     for m in record.marks:
         start, end, kind, label, cpu = m
         if kind != C_CALL_AUTO:
             out.append(m)
             continue
+        if any(k[0] <= start and end <= k[1] for k in known):
+            continue  # inside a region that says what it is
         lo, hi = bisect.bisect_right(beats, start), bisect.bisect_left(beats, end)
         if lo >= hi:  # no heartbeat strictly inside: C code all along
             out.append(m)

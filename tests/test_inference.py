@@ -46,6 +46,8 @@ def random_lane(rng: random.Random, name: str, pid: int, tid: int) -> LaneRecord
                 cpu = rng.choice([-1, 0, length // 3, length // 2, length])
             beats.append(t)
             marks.append((t, t + length, region, f"{region}@{t}", cpu))
+            if region != C_CALL_AUTO and rng.random() < 0.2:  # an automatic C call inside it
+                marks.append((t + US, t + length - US, C_CALL_AUTO, "inside", -1))
             if region == C_CALL_AUTO and rng.random() < 0.3:  # it calls back into Python
                 inner = sorted(rng.sample(range(t + US, t + length), rng.randrange(1, 6)))
                 beats += inner

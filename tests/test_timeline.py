@@ -174,3 +174,23 @@ def test_stats_table_and_lookup():
     assert "running ms" in table and "\na " in table
     with pytest.raises(KeyError, match="no lane named 'z'"):
         tl.lane("z")
+
+
+def test_a_region_that_says_what_it_is_beats_an_automatic_c_call_inside_it():
+    # A recorded lock marks its wait; the lock's acquire is also a C call, seen by
+    # automatic recording. What is known (which lock, who holds it) is what is drawn.
+    marks = [(2 * MS, 8 * MS, helpers.BLOCKED, "lock 'a' (held by t2)"),
+             (2 * MS + 1, 8 * MS - 1, C_CALL_AUTO, "thread.lock.acquire", 0)]  # fmt: skip
+    a = record("a", every(0, 2) + [2 * MS + 1, 8 * MS - 1, 8 * MS] + every(8.01, 9),
+               marks=marks, auto=True)  # fmt: skip
+    labels = {s.label for s in build([a]).lane("a").spans if s.label}
+    assert labels == {"lock 'a' (held by t2)"}
+
+
+def test_a_thread_finds_the_lane_that_records_it():
+    from helpers.recorder import current_lane
+
+    assert current_lane() is None
+    with helpers.recording() as rec:
+        assert current_lane() is rec.lanes[0]
+    assert current_lane() is None
