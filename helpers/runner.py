@@ -110,4 +110,4 @@ def work(task: Task, lane: LaneRecorder) -> None:
     finally:
         if lane.auto:
             auto.detach()
-    lane.end()
+        lane.end()  # also when the task raised: its CPU time, and no stale current lane

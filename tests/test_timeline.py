@@ -140,6 +140,7 @@ def test_regions_take_the_states_own_names():
     with pytest.raises(ValueError, match="kind is one of"):
         with lane.region("c_call", "sum"):
             pass
+    lane.end()
 
 
 def test_chrome_trace_export(tmp_path):
