@@ -28,6 +28,7 @@ automatically recorded code at its next function call.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -55,8 +56,6 @@ _recording_lock = threading.Lock()  # one recording() at a time: it replaces Thr
 
 
 def _process_name() -> str:
-    import os
-
     return f"this process (pid {os.getpid()})"
 
 
