@@ -208,6 +208,13 @@ class Timeline:
 
         save_chrome_trace(self, path)
 
+    @staticmethod
+    def load(path) -> Timeline:
+        """A timeline saved with ``save_trace``, e.g. on another machine (its notes say where)."""
+        from .export import load_chrome_trace
+
+        return load_chrome_trace(path)
+
 
 def overlap_ms(spans_a: list[Span], spans_b: list[Span]) -> float:
     """How long (ms) some span of ``spans_a`` and some span of ``spans_b`` cover the same instant.

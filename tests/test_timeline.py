@@ -195,3 +195,19 @@ def test_a_thread_finds_the_lane_that_records_it():
     with helpers.recording() as rec:
         assert current_lane() is rec.lanes[0]
     assert current_lane() is None
+
+
+def test_a_saved_trace_loads_back_into_the_same_timeline(tmp_path):
+    a = record("a", every(0, 5) + every(8, 9), marks=[(5 * MS, 7 * MS, helpers.BLOCKED, "sleep")])
+    b = record("b", every(5.01, 7.99), tid=2, auto=True)
+    p = record("p", every(30, 40), pid=7, requested_ns=10 * MS)
+    tl = build([a, b, p])
+    tl.save_trace(tmp_path / "t.json")
+    again = helpers.Timeline.load(tmp_path / "t.json")
+    assert again.lanes == tl.lanes and again.info == tl.info
+    assert (again.start, again.end) == (tl.start, tl.end)
+    assert again.stats() == tl.stats()
+    assert again.notes[-1].startswith("Recorded on ") and "t.json" in again.notes[-1]
+    (tmp_path / "other.json").write_text('{"traceEvents": []}')
+    with pytest.raises(ValueError, match="not saved by helpers"):
+        helpers.Timeline.load(tmp_path / "other.json")
