@@ -20,20 +20,23 @@ The whole public API fits on this screen:
     ...                    tl.spans(helpers.RUNNING, lane="MainThread (caller)"))
     0.0
     >>> tl.save_trace("/tmp/trace.json")     # Chrome Trace Event JSON: open in ui.perfetto.dev
+    >>> tl = helpers.Timeline.load("/tmp/trace.json")  # e.g. a run made on another machine
     >>> helpers.usable_cores() >= 1  # cores this process can use at once (affinity, cpuset)
     True
     >>> helpers.gil_enabled()        # False only on a free-threaded Python running without it
     True
 
 The states a thread can be in (helpers.states): RUNNING, WAITING_GIL,
-WAITING_CPU, BLOCKED, C_CALL, C_CALL_NO_GIL, STARTING, FINISHED.
+WAITING_CPU, BLOCKED, C_CALL, C_CALL_NO_GIL, STARTING, FINISHED; a generator or
+coroutine (helpers.recording_steps, helpers.record_tasks) is RUNNING or AWAITING.
 
 Workloads (each "about `seconds` long when run alone"): w.cpu, w.sleep, w.io,
 w.c_call_holds_gil (sum over a range), w.c_call_releases_gil (hashlib), w.lock_wait.
 Any function that takes no arguments is a task too; it is recorded automatically.
 
 Modules, in the order the data flows: workloads and recorder (heartbeats),
-auto (recording any code), threads and processes (running), rules and
+auto (recording any code), threads and processes (running), steps
+(generators and coroutines taking turns on one thread), rules and
 inference (heartbeats to states), timeline (the data), gantt (the picture),
 export (Chrome Trace), system (cores, GIL), widgets (controls for notebooks).
 """
@@ -42,6 +45,7 @@ from . import workloads
 from .processes import run_processes
 from .runner import MAX_PROCESSES, MAX_THREADS, TaskError
 from .states import (
+    AWAITING,
     BLOCKED,
     C_CALL,
     C_CALL_NO_GIL,
@@ -52,6 +56,7 @@ from .states import (
     WAITING_CPU,
     WAITING_GIL,
 )
+from .steps import StepRecording, record_tasks, recording_steps
 from .system import cores, free_threaded_build, gil_enabled, python_info, usable_cores
 from .threads import Recording, ThreadRun, recording, run_threads, start_threads
 from .timeline import Lane, LaneStats, Span, Timeline, overlap_ms
@@ -65,9 +70,10 @@ def plot(timeline: Timeline, **kwargs):
 
 
 __all__ = [
-    "BLOCKED", "C_CALL", "C_CALL_NO_GIL", "FINISHED", "MAX_PROCESSES", "MAX_THREADS", "RUNNING",
-    "STARTING", "STATES", "WAITING_CPU", "WAITING_GIL", "Lane", "LaneStats", "Recording", "Span",
-    "TaskError", "ThreadRun", "Timeline", "cores", "free_threaded_build", "gil_enabled",
-    "overlap_ms", "plot", "python_info", "recording", "run_processes", "run_threads",
-    "start_threads", "usable_cores", "workloads",
+    "AWAITING", "BLOCKED", "C_CALL", "C_CALL_NO_GIL", "FINISHED", "MAX_PROCESSES", "MAX_THREADS",
+    "RUNNING", "STARTING", "STATES", "WAITING_CPU", "WAITING_GIL", "Lane", "LaneStats",
+    "Recording", "Span", "StepRecording", "TaskError", "ThreadRun", "Timeline", "cores",
+    "free_threaded_build", "gil_enabled", "overlap_ms", "plot", "python_info", "record_tasks",
+    "recording", "recording_steps", "run_processes", "run_threads", "start_threads",
+    "usable_cores", "workloads",
 ]  # fmt: skip

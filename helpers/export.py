@@ -49,7 +49,8 @@ def to_chrome_trace(timeline: Timeline) -> dict:
                          "start_ns": span.start, "end_ns": span.end},
             })  # fmt: skip
     lanes = [{"name": ln.name, "pid": ln.pid, "tid": ln.native_id, "process_name": ln.process_name,
-              "cpu_ns": ln.cpu_ns, "auto": ln.auto, "slices": [list(x) for x in ln.slices]}
+              "cpu_ns": ln.cpu_ns, "auto": ln.auto, "kind": ln.kind,
+              "slices": [list(x) for x in ln.slices]}
              for ln in timeline.lanes]  # fmt: skip
     return {
         "traceEvents": events,
@@ -85,7 +86,8 @@ def from_chrome_trace(trace: dict, source: str = "") -> Timeline:
     lanes = tuple(
         Lane(name=x["name"], pid=x["pid"], native_id=x["tid"], process_name=x["process_name"],
              spans=tuple(sorted(spans.get((x["pid"], x["tid"]), []), key=lambda s: s.start)),
-             slices=tuple(tuple(s) for s in x["slices"]), cpu_ns=x["cpu_ns"], auto=x["auto"])
+             slices=tuple(tuple(s) for s in x["slices"]), cpu_ns=x["cpu_ns"], auto=x["auto"],
+             kind=x["kind"])
         for x in other["lanes"])  # fmt: skip
     where = f"Recorded on {other['recorded_on']}, Python {info.python}"
     notes = (*other["notes"], where + (f" (loaded from {source})" if source else ""))

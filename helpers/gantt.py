@@ -20,6 +20,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 
 from .states import (
+    AWAITING,
     BLOCKED,
     C_CALL,
     C_CALL_NO_GIL,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # only for the type hints: this module never imports the time
 
 COLORS = {  # also the order of the legend
     STARTING: "#d8c3a5",  # tan
+    AWAITING: "#c2a5cf",  # lilac
     RUNNING: "#1a9850",  # green
     WAITING_GIL: "#f4a11d",  # amber
     WAITING_CPU: "#a6a6a6",  # grey
@@ -46,6 +48,7 @@ COLORS = {  # also the order of the legend
 
 LEGEND_GIL = {
     STARTING: "starting (a new Python process)",
+    AWAITING: "awaiting (suspended at yield or await)",
     RUNNING: "running Python (holds the GIL)",
     WAITING_GIL: "waiting for the GIL",
     WAITING_CPU: "waiting for a CPU core",
@@ -129,7 +132,9 @@ def plot_timeline(
     # Process groups: a line between processes; each row names its thread or process.
     processes = timeline.info.kind == "processes"
     ax.set_yticks([rows[id(ln)] for ln in lanes])
-    ids = [f"pid {ln.pid}" if processes else f"tid {ln.native_id}" for ln in lanes]
+    ids = [f"pid {ln.pid}" if processes else
+           f"task on tid {ln.native_id}" if ln.kind == "task" else f"tid {ln.native_id}"
+           for ln in lanes]  # fmt: skip
     ax.set_yticklabels([f"{ln.name}\n{i}" for ln, i in zip(lanes, ids)], fontsize=11)
     for above, below in zip(lanes, lanes[1:]):
         if above.pid != below.pid:
@@ -153,6 +158,8 @@ def plot_timeline(
 
     if legend:
         names = LEGEND_GIL if info.gil_enabled else LEGEND_NO_GIL
+        if info.kind == "tasks":  # a step holds its thread, whatever it does with it
+            names = {**names, RUNNING: "running a step (has the thread)"}
         handles = [Patch(facecolor=COLORS[st], label=names[st])
                    for st in COLORS if (st, False) in seen or (st, True) in seen]  # fmt: skip
         if any(inferred for _, inferred in seen):

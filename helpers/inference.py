@@ -18,7 +18,14 @@ import bisect
 import numpy as np
 
 from .recorder import LaneRecord
-from .rules import MERGE_GAP_NS, RELEASES_GIL, merge_adjacent, run_bounds, split_at_callbacks
+from .rules import (
+    MERGE_GAP_NS,
+    RELEASES_GIL,
+    merge_adjacent,
+    run_bounds,
+    split_at_callbacks,
+    task_lane,
+)
 from .rules import clip as clip_spans
 from .states import (
     BLOCKED,
@@ -41,8 +48,12 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
     """The Timeline of a run (see helpers.rules for what each state means)."""
     start, end, notes = run_bounds(records)
     lanes: list[Lane | None] = [None] * len(records)
-    for pid in dict.fromkeys(r.pid for r in records):  # each process, in order of appearance
-        members = [i for i, r in enumerate(records) if r.pid == pid]
+    for i, r in enumerate(records):
+        if r.kind == "task":  # rule 9: simple enough to share with helpers.rules
+            lanes[i] = task_lane(r, end)
+    threads = [r for r in records if r.kind != "task"]
+    for pid in dict.fromkeys(r.pid for r in threads):  # each process, in order of appearance
+        members = [i for i, r in enumerate(records) if r.pid == pid and r.kind != "task"]
         built = _Process([records[i] for i in members], info.gil_enabled, merge_gap_ns).lanes(end)
         for i, lane in zip(members, built):
             lanes[i] = lane

@@ -92,6 +92,10 @@ class LaneRecord:
     marks: list[Mark] = field(default_factory=list)
     requested_ns: int = 0  # a process: when the parent asked for it (0 for a thread)
     ready_ns: int = 0  # a thread: when it could have started running (0: at its first beat)
+    # "thread", or "task": a generator or coroutine stepped on a thread (helpers.steps);
+    # a task's beats are the start and end of each step.
+    kind: str = "thread"
+    open_until: int = 0  # a task still suspended when recording ended: awaiting until then
     truncated_at: int = 0  # when recording stopped at the memory cap (0: it did not)
 
 

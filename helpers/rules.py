@@ -55,6 +55,9 @@ The rules, for the threads of one process:
     and rule 7 says what it waited for. A process's lane begins with
     *starting*, from when its parent asked for it to its first heartbeat.
     Every lane ends *finished* after its last heartbeat.
+9.  A task (a generator or coroutine taking turns on one thread) runs during
+    its steps and is *awaiting* between them; a task still suspended when
+    recording ended is awaiting until then.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ import bisect
 
 from .recorder import LaneRecord, Mark
 from .states import (
+    AWAITING,
     BLOCKED,
     C_CALL,
     C_CALL_AUTO,
@@ -103,6 +107,19 @@ def split_at_callbacks(record: LaneRecord) -> list[Mark]:
     return out
 
 
+def task_lane(r: LaneRecord, run_end: int) -> Lane:
+    """Rule 9: a task's lane, from its steps (start, end, start, end, ...)."""
+    spans, cursor = [], lane_start(r)
+    for start, end in zip(r.beats[0::2], r.beats[1::2]):
+        spans += [Span(cursor, start, AWAITING), Span(start, end, RUNNING)]
+        cursor = end
+    spans.append(Span(cursor, r.open_until, AWAITING) if r.open_until
+                 else Span(cursor, run_end, FINISHED))  # fmt: skip
+    return Lane(name=r.name, pid=r.pid, native_id=r.native_id, process_name=r.process_name,
+                spans=tuple(clip(merge_adjacent(spans), run_end)), slices=(), cpu_ns=r.cpu_ns,
+                auto=r.auto, kind="task")  # fmt: skip
+
+
 def lane_start(record: LaneRecord) -> int:
     """Rule 8: where a lane begins."""
     return min([record.beats[0]] + [x for x in (record.requested_ns, record.ready_ns) if x > 0])
@@ -113,7 +130,7 @@ def run_bounds(records: list[LaneRecord]) -> tuple[int, int, list[str]]:
     if not records or any(len(r.beats) == 0 for r in records):
         raise ValueError("every lane needs at least one heartbeat (did the task run?)")
     start = min(lane_start(r) for r in records)
-    end = max(r.beats[-1] for r in records)
+    end = max(max(r.beats[-1], r.open_until) for r in records)
     notes = []
     cut = [r for r in records if r.truncated_at]
     if cut:
@@ -129,8 +146,12 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
     """The Timeline of a run, rule by rule (slow: for reading and for tests)."""
     start, end, notes = run_bounds(records)
     lanes: list[Lane | None] = [None] * len(records)
-    for pid in dict.fromkeys(r.pid for r in records):  # each process in order of appearance
-        members = [i for i, r in enumerate(records) if r.pid == pid]
+    for i, r in enumerate(records):
+        if r.kind == "task":
+            lanes[i] = task_lane(r, end)
+    threads = [r for r in records if r.kind != "task"]
+    for pid in dict.fromkeys(r.pid for r in threads):  # each process in order of appearance
+        members = [i for i, r in enumerate(records) if r.pid == pid and r.kind != "task"]
         built = build_process([records[i] for i in members], info.gil_enabled, merge_gap_ns, end)
         for i, lane in zip(members, built):
             lanes[i] = lane

@@ -28,10 +28,14 @@ C_CALL_NO_GIL = "C call, GIL released"
 # A new process, from the moment its parent asked for it until its first
 # heartbeat: a fresh Python starting up, importing, unpickling the task.
 STARTING = "starting"
+# A task (generator or coroutine) suspended at a yield or an await: it waits to be
+# resumed, while its thread runs other tasks or waits for something (helpers.steps).
+AWAITING = "awaiting"
 # After the thread's last heartbeat.
 FINISHED = "finished"
 
-STATES = (RUNNING, WAITING_GIL, WAITING_CPU, BLOCKED, C_CALL, C_CALL_NO_GIL, STARTING, FINISHED)
+STATES = (RUNNING, WAITING_GIL, WAITING_CPU, BLOCKED, C_CALL, C_CALL_NO_GIL, STARTING, AWAITING,
+          FINISHED)
 
 # What a recorder may write as the kind of a marked region (recorder.LaneRecorder.region):
 # a built-in workload knows what its region is, so it names the state itself.

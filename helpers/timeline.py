@@ -57,13 +57,14 @@ class Lane:
     slices: tuple[tuple[int, int], ...]  # GIL holding periods: (start, end) in ns
     cpu_ns: int  # CPU time the thread used, measured by the OS (time.thread_time)
     auto: bool = False  # recorded automatically (any function) rather than by a workload
+    kind: str = "thread"  # or "task": a generator or coroutine taking turns on a thread
 
 
 @dataclass(frozen=True)
 class RunInfo:
     """Facts about the run and the machine it ran on."""
 
-    kind: str  # "threads" or "processes"
+    kind: str  # "threads", "processes" or "tasks"
     python: str
     gil_enabled: bool
     free_threaded_build: bool
@@ -180,7 +181,7 @@ class Timeline:
     def describe(self) -> str:
         """One line about the run: what ran, on which Python, with or without the GIL."""
         i = self.info
-        what = f"{len(self.lanes)} {'processes' if i.kind == 'processes' else 'threads'}"
+        what = f"{len(self.lanes)} {i.kind}"
         if i.start_method:
             what += f" ({i.start_method})"
         gil = "GIL enabled" if i.gil_enabled else "no GIL (free-threaded)"

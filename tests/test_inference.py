@@ -109,5 +109,6 @@ def test_random_records_cover_every_rule():
         records, gil = random_run(seed)
         tl = inference.build_timeline(records, info(gil))
         seen |= {(s.state, s.inferred) for s in tl.spans()}
-    assert {(st, False) for st in helpers.STATES} <= seen
+    thread_states = set(helpers.STATES) - {helpers.AWAITING}  # tasks: tests/test_steps.py
+    assert {(st, False) for st in thread_states} <= seen
     assert (RUNNING, True) in seen and (C_CALL, True) in seen and (BLOCKED, True) in seen
