@@ -217,7 +217,7 @@ class _Process:
     def _decide_c_call(self, mark, lane, others_silent: _Intervals) -> tuple[str, bool]:
         """Rule 6, for the whole call."""
         start, end, _, label, cpu = mark
-        computed = cpu < 0 or cpu >= (end - start) / 2
+        computed = cpu >= (end - start) / 2
         released = C_CALL_NO_GIL if computed else BLOCKED
         lo, hi = np.searchsorted(self.t, [start, end], side="right")
         inside = self.ln[lo:hi][self.t[lo:hi] < end]  # heartbeats strictly inside the call
@@ -225,7 +225,7 @@ class _Process:
             return released, cpu < 0
         if others_silent.overlap(start, end) > (end - start) / 2:
             return C_CALL, False
-        return (C_CALL if computed else BLOCKED), True
+        return (C_CALL if computed or cpu < 0 else BLOCKED), True
 
 
 def _cut_gap(a: int, b: int, marks: list, look_back: int = 16) -> list:

@@ -25,8 +25,10 @@ The rules, for the threads of one process:
     blocked, a C call (holding the GIL), a C call with the GIL released.
 6.  An automatically recorded long C call is decided from evidence, as a
     whole (a C function releases the GIL for all of its work, or not at all):
-    - it computed (its CPU time is at least half its length, or was not
-      measured) or it waited (blocked);
+    - it computed (its CPU time is at least half its length) or it waited
+      (blocked); where its CPU time was not measured, a call that released
+      the GIL is read as a wait (the common case: sleep, I/O, a lock), one
+      that nobody can tell about as a computation;
     - if another thread of the process took a heartbeat during it, it
       released the GIL: "C call, GIL released" or "blocked" (proven);
     - if another thread was ready to run for most of it and did not, it held
@@ -297,7 +299,7 @@ def decide_c_call(mark, lane, events, others_silent, gil) -> tuple[str, bool]:
     Decided for the whole call: a C function releases the GIL for all of its work.
     """
     start, end, _, label, cpu = mark
-    computed = cpu < 0 or cpu >= (end - start) / 2
+    computed = cpu >= (end - start) / 2  # unmeasured (-1): read as a wait when released
     unmeasured = cpu < 0
     released = C_CALL_NO_GIL if computed else BLOCKED
     if not gil or any(start < t < end for t, j in events if j != lane):
@@ -305,7 +307,7 @@ def decide_c_call(mark, lane, events, others_silent, gil) -> tuple[str, bool]:
     waited = sum(max(0, min(end, y) - max(start, x)) for x, y in others_silent)
     if waited > (end - start) / 2:  # another thread wanted the GIL and did not get it
         return C_CALL, False
-    return (C_CALL if computed else BLOCKED), True  # nobody wanted it: nothing tells
+    return (C_CALL if computed or unmeasured else BLOCKED), True  # nobody wanted it
 
 
 def merge_adjacent(spans: list[Span]) -> list[Span]:
