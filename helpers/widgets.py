@@ -108,8 +108,8 @@ def type_while(
     from that queue one at a time (about 2 ms of Python each), as the kernel's main
     thread answers the messages your browser sends when you type. ``start`` either
     starts the calculation in a thread and returns at once, or runs it in the calling
-    thread: then no key press can be answered before it is over. Every thread ``start`` started is joined
-    (at most ``seconds + 10`` s) before this returns.
+    thread: then no key press can be answered before it is over. Every thread that
+    ``start`` started is joined (at most ``seconds + 10`` s) before this returns.
 
     Returns the timeline, recorded with helpers.recording() (the calling thread, the
     keyboard and the threads ``start`` started), and how late each key press was
