@@ -1,44 +1,57 @@
 """A small, slow web-like server for notebook 06, running on this machine (127.0.0.1).
 
 Each request is answered after ``delay`` seconds, like a server far away on the
-internet. The server runs in a background thread of the kernel, and answers
-several clients at once (one short-lived thread per connection), as real
-servers do. Use it with ``with``, so that it is always shut down:
+internet. Use it with ``with``, so that it is always shut down:
 
     >>> with slow_server(delay=0.2) as address:
     ...     print(ask(address, "page 1"))
     reply to 'page 1'
+
+The server answers many clients at once with a single background thread: it is
+written with asyncio, which part 2 of the course teaches. One thread, started
+when the ``with`` block begins, is all it adds to the kernel, so a recording
+made inside the block shows your threads, not the server's.
 """
 
 from __future__ import annotations
 
+import asyncio
+import queue
+import select
 import socket
-import socketserver
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-class _SlowHandler(socketserver.StreamRequestHandler):
-    timeout = 5  # seconds: a client that connects and says nothing cannot hold us forever
+async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float):
+    try:  # a client that connects and says nothing cannot hold us forever: 5 s at most
+        request = (await asyncio.wait_for(reader.readline(), 5)).decode().strip()
+        await asyncio.sleep(delay)  # the "network": the answer takes a while
+        writer.write(f"reply to {request!r}\n".encode())
+        await writer.drain()
+    except (asyncio.TimeoutError, ConnectionError):
+        pass
+    finally:
+        writer.close()
 
-    def handle(self) -> None:
-        request = self.rfile.readline(1024).decode().strip()
-        time.sleep(self.server.delay)  # the "network": the answer takes a while
-        self.wfile.write(f"reply to {request!r}\n".encode())
 
+def _serve(delay: float, ready: queue.Queue) -> None:
+    """The server thread: listen, report (address, loop, stop event), answer until stopped."""
 
-class _SlowServer(socketserver.ThreadingTCPServer):
-    # Connection threads are not daemons, so server_close() waits for them:
-    # nothing is left running when the `with` block ends.
-    daemon_threads = False
-    block_on_close = True
-    request_queue_size = 64  # many clients may connect at the same instant
+    async def main() -> None:
+        stop = asyncio.Event()
+        server = await asyncio.start_server(
+            lambda r, w: _answer(r, w, delay), "127.0.0.1", 0, backlog=64  # port 0: any free
+        )
+        ready.put((server.sockets[0].getsockname()[:2], asyncio.get_running_loop(), stop))
+        async with server:
+            await stop.wait()
 
-    def __init__(self, delay: float) -> None:
-        super().__init__(("127.0.0.1", 0), _SlowHandler)  # port 0: any free port
-        self.delay = delay
+    try:
+        asyncio.run(main())
+    except BaseException as exc:  # noqa: BLE001 - reported to the thread that waits for us
+        ready.put(exc)
 
 
 @contextmanager
@@ -46,15 +59,19 @@ def slow_server(delay: float = 0.2, timeout: float = 5.0) -> Iterator[tuple[str,
     """Start the server in a background thread; yield its (host, port); always shut it down."""
     if not 0 <= delay <= 5:
         raise ValueError(f"delay is in seconds, between 0 and 5; got {delay}")
-    server = _SlowServer(delay)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="slow-server", daemon=True)  # fmt: skip
+    ready: queue.Queue = queue.Queue()
+    thread = threading.Thread(target=_serve, args=(delay, ready), name="slow-server",
+                              daemon=True)  # fmt: skip
     thread.start()
+    started = ready.get(timeout=timeout)
+    if isinstance(started, BaseException):
+        thread.join(timeout)
+        raise RuntimeError("the server did not start") from started
+    address, loop, stop = started
     try:
-        yield server.server_address
+        yield address
     finally:
-        server.shutdown()  # stops serve_forever (within poll_interval)
-        server.server_close()  # closes the socket, waits for connection threads
+        loop.call_soon_threadsafe(stop.set)  # asyncio.run then closes the server and its loop
         thread.join(timeout)
 
 
@@ -62,4 +79,5 @@ def ask(address: tuple[str, int], request: str, timeout: float = 5.0) -> str:
     """Send one line to the server and return its one-line reply (blocks until it comes)."""
     with socket.create_connection(address, timeout=timeout) as conn:
         conn.sendall(request.encode() + b"\n")
+        select.select([conn], [], [], timeout)  # blocked (GIL released) until the reply comes
         return conn.makefile("r").readline().strip()
