@@ -11,6 +11,32 @@ import os
 COUNTER = 0  # a global variable: each process has its own copy
 
 
+def is_prime(k):
+    """True if k is a prime number (trial division: pure Python arithmetic)."""
+    for d in range(2, int(k**0.5) + 1):
+        if k % d == 0:
+            return False
+    return k > 1
+
+
+def count_primes(n):
+    """How many primes there are below n: the CPU-bound function of notebook 04."""
+    count = 0
+    for k in range(n):
+        if is_prime(k):
+            count += 1
+    return count
+
+
+def count_primes_between(lo, hi, queue):
+    """Count the primes in range(lo, hi); put (this process's pid, the count) on ``queue``."""
+    count = 0
+    for k in range(lo, hi):
+        if is_prime(k):
+            count += 1
+    queue.put((os.getpid(), count))
+
+
 def add_to_counter(n, queue):
     """Add ``n`` to this process's COUNTER; report (pid, COUNTER) through ``queue``."""
     global COUNTER
