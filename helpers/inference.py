@@ -133,7 +133,26 @@ class _Process:
         for f, la in zip(firsts, lasts):
             self.slices[ln[f]].append((int(t[f]), int(t[la])))
         # Rule 4.
-        self.marks = [[self._end_c_call(m, i) for m in sorted(ms)] for i, ms in enumerate(marks)]
+        self.beats = beats
+        self.opens = [{m[0] for m in ms} for ms in marks]
+        self.marks = [[self._end_c_call(self._kept_gil(m, i), i) for m in sorted(ms)]
+                      for i, ms in enumerate(marks)]  # fmt: skip
+
+    def _kept_gil(self, mark, lane):
+        """An automatic C call that a ready thread waited through kept the GIL (rule 4)."""
+        start, end, kind, label, cpu = mark
+        if not self.gil or kind != C_CALL_AUTO:
+            return mark
+        lo = int(np.searchsorted(self.t, start, side="right"))
+        hi = int(np.searchsorted(self.t, end, side="left"))
+        others = np.flatnonzero(self.ln[lo:hi] != lane)
+        if not len(others) or self.t[lo + others[0]] - start <= self.gap:
+            return mark
+        j = int(self.ln[lo + others[0]])
+        k = int(np.searchsorted(self.beats[j], start, side="left")) - 1  # j's beat before it
+        if k < 0 or int(self.beats[j][k]) in self.opens[j]:
+            return mark
+        return (start, end, C_CALL, label, cpu)
 
     def _end_c_call(self, mark, lane):
         start, end, kind, label, cpu = mark

@@ -20,7 +20,12 @@ The rules, for the threads of one process:
     blocked region or a C call that released the GIL).
 4.  A workload's C call that keeps the GIL ends no later than the first
     heartbeat another thread took after it began: under the GIL nobody else
-    can run during it.
+    can run during it. (Its end is stamped by Python code that runs after it
+    returns, and that code may first hand the GIL to a waiting thread.)
+    The same holds for an automatically recorded C call that another thread,
+    ready before it began, waited through: if that thread's first heartbeat
+    inside the call came more than MERGE_GAP_NS after its start, the call
+    kept the GIL until then; it is a C call that keeps the GIL.
 5.  Between its running spans, a thread is what its innermost region says:
     blocked, a C call (holding the GIL), a C call with the GIL released.
 6.  An automatically recorded long C call is decided from evidence, as a
@@ -193,11 +198,18 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int) 
     if not gil:
         slices = running  # no GIL to hold: a slice is just a running span
 
-    # Rule 4: a workload's C call that keeps the GIL ends at the next thread's heartbeat.
+    # Rule 4: a C call that keeps the GIL ends at the next thread's heartbeat.
     marks = []
     for i, r in enumerate(records):
         ms = []
         for s, e, kind, label, cpu in sorted(split_at_callbacks(r)):
+            if gil and kind == C_CALL_AUTO:
+                inside = [(t, j) for t, j in events if j != i and s < t < e]
+                if inside and inside[0][0] - s > gap:
+                    f, j = inside[0]
+                    before = [t for t, jj in events if jj == j and t < s]
+                    if before and before[-1] not in opens[j]:  # j was ready: it waited
+                        kind = C_CALL
             if gil and kind == C_CALL:
                 e = min([t for t, j in events if j != i and s < t <= e], default=e)
             ms.append((s, e, kind, label, cpu))

@@ -211,3 +211,17 @@ def test_a_saved_trace_loads_back_into_the_same_timeline(tmp_path):
     (tmp_path / "other.json").write_text('{"traceEvents": []}')
     with pytest.raises(ValueError, match="not saved by helpers"):
         helpers.Timeline.load(tmp_path / "other.json")
+
+
+def test_an_automatic_c_call_that_a_ready_thread_waited_through_kept_the_gil():
+    # a: sum(range(n)) 2-8 ms, its end stamped at 8.5 ms by Python that ran after it
+    # returned and first handed the GIL to b. b was ready (last ran at 1.9 ms) and only
+    # ran at 8.02 ms: the call kept the GIL until then, though b ran inside the mark.
+    a = record("a", every(0, 2) + [8.5 * MS] + every(8.6, 9),
+               marks=[(2 * MS, 8.5 * MS, C_CALL_AUTO, "sum", -1)], auto=True)
+    b = record("b", [1.9 * MS] + every(8.02, 8.45), tid=2, auto=True)
+    tl = build([a, b])
+    call = [s for s in tl.lane("a").spans if s.label == "sum"]
+    assert [(s.state, s.inferred, s.start, s.end) for s in call] == [
+        (helpers.C_CALL, False, 2 * MS, 8.02 * MS)]  # fmt: skip
+    assert tl.spans(helpers.WAITING_GIL, lane="b")[0].duration > 6 * MS
