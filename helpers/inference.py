@@ -54,7 +54,9 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
     threads = [r for r in records if r.kind != "task"]
     for pid in dict.fromkeys(r.pid for r in threads):  # each process, in order of appearance
         members = [i for i, r in enumerate(records) if r.pid == pid and r.kind != "task"]
-        built = _Process([records[i] for i in members], info.gil_enabled, merge_gap_ns).lanes(end)
+        process = _Process([records[i] for i in members], info.gil_enabled, merge_gap_ns,
+                           hold_ns=int(info.switch_interval * 1e9))  # fmt: skip
+        built = process.lanes(end)
         for i, lane in zip(members, built):
             lanes[i] = lane
     return Timeline(lanes=tuple(lanes), start=start, end=end, info=info, notes=tuple(notes))
@@ -104,8 +106,9 @@ class _Intervals:
 class _Process:
     """The threads of one process, which share one GIL (when there is one)."""
 
-    def __init__(self, records: list[LaneRecord], gil: bool, gap: int) -> None:
+    def __init__(self, records: list[LaneRecord], gil: bool, gap: int, hold_ns: int) -> None:
         self.records, self.gil, self.gap = records, gil, gap
+        self.hold = max(gap, hold_ns)  # rule 4: how long a ready thread waits at most
         n = len(records)
         beats = [np.frombuffer(r.beats, dtype=np.int64) if len(r.beats) else
                  np.zeros(0, np.int64) for r in records]  # fmt: skip
@@ -141,12 +144,12 @@ class _Process:
     def _kept_gil(self, mark, lane):
         """An automatic C call that a ready thread waited through kept the GIL (rule 4)."""
         start, end, kind, label, cpu = mark
-        if not self.gil or kind != C_CALL_AUTO:
+        if not self.gil or kind != C_CALL_AUTO or 0 <= cpu < (end - start) / 2:
             return mark
         lo = int(np.searchsorted(self.t, start, side="right"))
         hi = int(np.searchsorted(self.t, end, side="left"))
         others = np.flatnonzero(self.ln[lo:hi] != lane)
-        if not len(others) or self.t[lo + others[0]] - start <= self.gap:
+        if not len(others) or self.t[lo + others[0]] - start <= self.hold:
             return mark
         j = int(self.ln[lo + others[0]])
         k = int(np.searchsorted(self.beats[j], start, side="left")) - 1  # j's beat before it

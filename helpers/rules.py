@@ -24,8 +24,10 @@ The rules, for the threads of one process:
     returns, and that code may first hand the GIL to a waiting thread.)
     The same holds for an automatically recorded C call that another thread,
     ready before it began, waited through: if that thread's first heartbeat
-    inside the call came more than MERGE_GAP_NS after its start, the call
-    kept the GIL until then; it is a C call that keeps the GIL.
+    inside the call came more than a switch interval after its start (a
+    thread that asks for the GIL gets it within one, unless C code keeps it),
+    and the call's CPU time does not say it waited, the call kept the GIL
+    until then; it is a C call that keeps the GIL.
 5.  Between its running spans, a thread is what its innermost region says:
     blocked, a C call (holding the GIL), a C call with the GIL released.
 6.  An automatically recorded long C call is decided from evidence, as a
@@ -159,7 +161,8 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
     threads = [r for r in records if r.kind != "task"]
     for pid in dict.fromkeys(r.pid for r in threads):  # each process in order of appearance
         members = [i for i, r in enumerate(records) if r.pid == pid and r.kind != "task"]
-        built = build_process([records[i] for i in members], info.gil_enabled, merge_gap_ns, end)
+        built = build_process([records[i] for i in members], info.gil_enabled, merge_gap_ns, end,
+                              hold_ns=int(info.switch_interval * 1e9))  # fmt: skip
         for i, lane in zip(members, built):
             lanes[i] = lane
     return Timeline(lanes=tuple(lanes), start=start, end=end, info=info, notes=tuple(notes))
@@ -176,7 +179,8 @@ def runs(events: list, continues) -> list[list]:
     return out
 
 
-def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int) -> list[Lane]:
+def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
+                  hold_ns: int = 5_000_000) -> list[Lane]:  # fmt: skip
     n = len(records)
     # Rule 1: every heartbeat of the process, in time order (ties: by lane, then by order).
     events = sorted((t, i, k) for i, r in enumerate(records) for k, t in enumerate(r.beats))
@@ -203,9 +207,10 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int) 
     for i, r in enumerate(records):
         ms = []
         for s, e, kind, label, cpu in sorted(split_at_callbacks(r)):
-            if gil and kind == C_CALL_AUTO:
+            waited = 0 <= cpu < (e - s) / 2  # its CPU time says it waited
+            if gil and kind == C_CALL_AUTO and not waited:
                 inside = [(t, j) for t, j in events if j != i and s < t < e]
-                if inside and inside[0][0] - s > gap:
+                if inside and inside[0][0] - s > max(gap, hold_ns):
                     f, j = inside[0]
                     before = [t for t, jj in events if jj == j and t < s]
                     if before and before[-1] not in opens[j]:  # j was ready: it waited

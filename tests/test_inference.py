@@ -23,8 +23,9 @@ US = 1_000
 
 
 def info(gil: bool) -> RunInfo:
+    # A 1 ms switch interval: rule 4's wait for it happens often in random records.
     return RunInfo(kind="threads", python="3.13.0", gil_enabled=gil, free_threaded_build=not gil,
-                   switch_interval=0.005, usable_cores=2, cpu_count=2)  # fmt: skip
+                   switch_interval=0.001, usable_cores=2, cpu_count=2)  # fmt: skip
 
 
 def random_lane(rng: random.Random, name: str, pid: int, tid: int) -> LaneRecord:
