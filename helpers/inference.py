@@ -116,25 +116,16 @@ class _Process:
         lane_of = np.concatenate([np.full(len(b), i) for i, b in enumerate(beats)])
         marks = [split_at_callbacks(r) for r in records]
         opens = np.concatenate([np.isin(b, [m[0] for m in ms]) for ms, b in zip(marks, beats)])
-        releases = np.concatenate([np.isin(b, [m[0] for m in r.marks if m[2] in RELEASES_GIL])
-                                   for r, b in zip(records, beats)])  # fmt: skip
 
         # Rule 1: one list in time order under the GIL; each lane on its own without it.
         order = np.argsort(times, kind="stable") if gil else np.lexsort((times, lane_of))
         t, ln = times[order], lane_of[order]
-        self.t, self.ln = t, ln
-        same = ln[1:] == ln[:-1]
+        self.t, self.ln, self.order = t, ln, order
         # Rule 2: running spans.
-        firsts, lasts = _runs(same & (np.diff(t) <= gap) & ~opens[order][:-1])
+        firsts, lasts = _runs((ln[1:] == ln[:-1]) & (np.diff(t) <= gap) & ~opens[order][:-1])
         self.running = [[] for _ in range(n)]
         for f, la in zip(firsts, lasts):
             self.running[ln[f]].append((int(t[f]), int(t[la])))
-        # Rule 3: slices (without the GIL, a slice is a running span).
-        if gil:
-            firsts, lasts = _runs(same & ~releases[order][:-1])
-        self.slices = [[] for _ in range(n)]
-        for f, la in zip(firsts, lasts):
-            self.slices[ln[f]].append((int(t[f]), int(t[la])))
         # Rule 4.
         self.beats = beats
         self.opens = [{m[0] for m in ms} for ms in marks]
@@ -180,11 +171,10 @@ class _Process:
     def lanes(self, run_end: int) -> list[Lane]:
         n = len(self.records)
         pieces = [self._pieces(i) for i in range(n)]
-        holding = [self.slices[i] + [(m[0], m[1]) for m in self.marks[i] if m[2] == C_CALL]
-                   for i in range(n)]  # fmt: skip
+        holding = [[(m[0], m[1]) for m in self.marks[i] if m[2] == C_CALL] for i in range(n)]
         silent = [[(s, e) for kind, s, e, m in p if kind == "gap" and m is None] for p in pieces]
 
-        decided = {}  # rule 6 first: its held calls count as holding for rule 7
+        decided = {}  # rule 6 first: slices end at calls that released the GIL
         for i in range(n):
             calls = [m for m in self.marks[i] if m[2] == C_CALL_AUTO]
             if not calls:
@@ -194,6 +184,23 @@ class _Process:
                 decided[i, m] = self._decide_c_call(m, i, others_silent)
                 if decided[i, m] == (C_CALL, False):
                     holding[i].append((m[0], m[1]))
+        # Rule 3: slices end at a heartbeat that gives the GIL away.
+        release_starts = [[m[0] for m in self.marks[i] if m[2] in RELEASES_GIL or
+                           m[2] == C_CALL_AUTO and decided[i, m][0] in RELEASES_GIL]
+                          for i in range(n)]  # fmt: skip
+        gives = np.concatenate([np.isin(b, rs) for b, rs in zip(self.beats, release_starts)])
+        gives = gives[self.order]
+        t, ln = self.t, self.ln
+        if self.gil:
+            firsts, lasts = _runs((ln[1:] == ln[:-1]) & ~gives[:-1])
+            self.slices = [[] for _ in range(n)]
+            for f, la in zip(firsts, lasts):
+                self.slices[ln[f]].append((int(t[f]), int(t[la])))
+        else:
+            self.slices = self.running
+        for i in range(n):
+            holding[i] += self.slices[i]
+        self.release_starts = [set(rs) for rs in release_starts]  # for rule 7's "ran last"
 
         lanes = []
         for i, r in enumerate(self.records):
@@ -230,11 +237,22 @@ class _Process:
             if held or e - s <= self.gap:
                 out.append(Span(s, e, WAITING_GIL))
                 continue
-            k = int(np.searchsorted(self.t, e, side="left")) - 1  # the last heartbeat before e
-            holder = int(self.ln[k]) if k >= 0 else None  # none ran yet: it waited its turn
+            holder = self._last_to_keep_the_gil(e)
             out.append(Span(s, e, alone, inferred=auto) if holder == lane
                        else Span(s, e, WAITING_GIL))  # fmt: skip
         return out
+
+    def _last_to_keep_the_gil(self, e: int) -> int | None:
+        """Rule 7: of the threads whose latest heartbeat before e kept the GIL, the latest."""
+        best, best_key = None, None
+        for j, beats in enumerate(self.beats):
+            k = int(np.searchsorted(beats, e, side="left")) - 1
+            if k < 0 or int(beats[k]) in self.release_starts[j]:
+                continue
+            key = (int(beats[k]), j)  # ties: the later lane, as in the time-ordered list
+            if best_key is None or key > best_key:
+                best, best_key = j, key
+        return best
 
     def _decide_c_call(self, mark, lane, others_silent: _Intervals) -> tuple[str, bool]:
         """Rule 6, for the whole call."""

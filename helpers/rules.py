@@ -16,8 +16,8 @@ The rules, for the threads of one process:
     within MERGE_GAP_NS of the next, not across a heartbeat that opens a
     region. (Without the GIL each thread is read on its own list.)
 3.  A *slice* (a time the thread held the GIL): consecutive heartbeats of one
-    thread in that list, not across one that releases the GIL (opens a
-    blocked region or a C call that released the GIL).
+    thread in that list, not across one that gives the GIL away (opens a
+    blocked region or a C call that released the GIL, as rule 6 decides).
 4.  A workload's C call that keeps the GIL ends no later than the first
     heartbeat another thread took after it began: under the GIL nobody else
     can run during it. (Its end is stamped by Python code that runs after it
@@ -52,7 +52,8 @@ The rules, for the threads of one process:
       automatic C call found to hold it), or for a moment of at most
       MERGE_GAP_NS (the GIL changing hands): *waiting for the GIL*;
     - otherwise nobody in the process ran. The stretch belongs to the thread
-      that took the last heartbeat before it ended, which held the GIL: for a
+      that ran last before it, not counting threads that gave the GIL away
+      since (rule 3): that thread held the GIL. For a
       workload, *waiting for a core* (the operating system gave its core to
       something else); for automatically recorded code, *running*, inferred
       (Python that made no calls). The other silent threads were waiting for
@@ -186,21 +187,14 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
     events = sorted((t, i, k) for i, r in enumerate(records) for k, t in enumerate(r.beats))
     events = [(t, i) for t, i, _ in events]
     opens = [{m[0] for m in split_at_callbacks(r)} for r in records]
-    releases = [{m[0] for m in r.marks if m[2] in RELEASES_GIL} for r in records]
 
-    # Rules 2 and 3. Without the GIL each thread is read on its own.
+    # Rule 2: running spans. Without the GIL each thread is read on its own.
     lists = [events] if gil else [[e for e in events if e[1] == i] for i in range(n)]
     running = [[] for _ in range(n)]
-    slices = [[] for _ in range(n)]
     for evs in lists:
         for run in runs(evs, lambda a, b: a[1] == b[1] and b[0] - a[0] <= gap
                         and a[0] not in opens[a[1]]):  # fmt: skip
             running[run[0][1]].append((run[0][0], run[-1][0]))
-        if gil:
-            for run in runs(evs, lambda a, b: a[1] == b[1] and a[0] not in releases[a[1]]):
-                slices[run[0][1]].append((run[0][0], run[-1][0]))
-    if not gil:
-        slices = running  # no GIL to hold: a slice is just a running span
 
     # Rule 4: a C call that keeps the GIL ends at the next thread's heartbeat.
     marks = []
@@ -235,18 +229,33 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
         pieces.append(lane_pieces)
     silent = [[(s, e) for kind, s, e, m in p if kind == "gap" and m is None] for p in pieces]
 
-    # Who held the GIL when: slices and workloads' C calls (rule 7's "another thread
-    # held it"), then automatic C calls found to hold it (rule 6, decided first).
-    holding = [slices[i] + [(m[0], m[1]) for m in marks[i] if m[2] == C_CALL]
-               for i in range(n)]  # fmt: skip
+    # Rule 6, before slices: whether each automatic C call released the GIL.
     decided = {}  # (lane, mark) -> (state, inferred) of an automatic C call
     for i in range(n):
         others_silent = [x for j in range(n) if j != i for x in silent[j]]
         for m in marks[i]:
             if m[2] == C_CALL_AUTO:
                 decided[i, m] = decide_c_call(m, i, events, others_silent, gil)
-                if decided[i, m] == (C_CALL, False):
-                    holding[i].append((m[0], m[1]))
+
+    # Rule 3: slices end at a heartbeat that gives the GIL away (opens a region
+    # that released it). Without the GIL, a slice is just a running span.
+    releases = [{m[0] for m in marks[i] if m[2] in RELEASES_GIL
+                 or m[2] == C_CALL_AUTO and decided[i, m][0] in RELEASES_GIL}
+                for i in range(n)]  # fmt: skip
+    slices = [[] for _ in range(n)]
+    if gil:
+        for run in runs(events, lambda a, b: a[1] == b[1] and a[0] not in releases[a[1]]):
+            slices[run[0][1]].append((run[0][0], run[-1][0]))
+    else:
+        slices = running
+    # Who held the GIL when: slices, C calls that keep it, and automatic C calls
+    # found to hold it.
+    holding = [slices[i] + [(m[0], m[1]) for m in marks[i] if m[2] == C_CALL]
+               + [(m[0], m[1]) for m in marks[i]
+                  if m[2] == C_CALL_AUTO and decided[i, m] == (C_CALL, False)]
+               for i in range(n)]  # fmt: skip
+    # Rule 7's "ran last": heartbeats, each with whether it gave the GIL away.
+    kept = [(t, j, t not in releases[j]) for t, j in events]
 
     lanes = []
     for i, r in enumerate(records):
@@ -258,7 +267,7 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
             if kind == "run":
                 spans.append(Span(s, e, RUNNING))
             elif m is None:  # rule 7
-                spans += silent_piece(s, e, i, r.auto, others, events, gil, gap)
+                spans += silent_piece(s, e, i, r.auto, others, kept, gil, gap)
             elif m[2] == C_CALL_AUTO:  # rule 6
                 state, inferred = decided[i, m]
                 spans.append(Span(s, e, state, m[3], inferred))
@@ -293,7 +302,19 @@ def covered(a: int, b: int, intervals: list) -> list[tuple[int, int, bool]]:
             for s, e in zip(cuts, cuts[1:])]  # fmt: skip
 
 
-def silent_piece(a, b, lane, auto, others, events, gil, gap) -> list[Span]:
+def last_to_keep_the_gil(beats, e):
+    """Of the threads whose latest heartbeat before ``e`` did not give the GIL away, the
+    one that ran last (None: nobody ran yet, every thread waits its turn)."""
+    seen = set()
+    for _, j, keeps in reversed([b for b in beats if b[0] < e]):
+        if j not in seen:
+            if keeps:
+                return j
+            seen.add(j)  # it gave the GIL away and has not run since
+    return None
+
+
+def silent_piece(a, b, lane, auto, others, kept, gil, gap) -> list[Span]:
     """Rule 7: a stretch in which the thread was silent and had not said why."""
     alone = Span(a, b, RUNNING, inferred=True) if auto else Span(a, b, WAITING_CPU)
     if not gil:
@@ -303,8 +324,8 @@ def silent_piece(a, b, lane, auto, others, events, gil, gap) -> list[Span]:
         if held or e - s <= gap:
             out.append(Span(s, e, WAITING_GIL))
         else:  # nobody in the process ran: the thread that ran last held the GIL
-            earlier = [j for t, j in events if t < e]  # none: it waited for its first turn
-            holder = earlier[-1] if earlier else None
+            holder = last_to_keep_the_gil(kept, e)
+
             out.append(Span(s, e, alone.state, inferred=alone.inferred) if holder == lane
                        else Span(s, e, WAITING_GIL))  # fmt: skip
     return out

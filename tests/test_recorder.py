@@ -171,3 +171,23 @@ def test_recordings_do_not_nest_and_the_timeline_waits_for_the_block():
         with pytest.raises(RuntimeError, match="do not nest"):
             with helpers.recording():
                 pass
+
+
+def count_without_calls():
+    x = 0
+    for i in range(2_000_000):  # no call inside: automatic recording sees nothing
+        x += i
+
+
+def test_a_loop_without_calls_runs_while_the_main_thread_joins_it():
+    with helpers.recording() as rec:
+        t = threading.Thread(target=count_without_calls, name="count")
+        t.start()
+        t.join()
+    st = next(s for s in rec.timeline.stats() if s.name == "count")
+    print(f"count: running {st.running_ms:.1f} + inferred {st.inferred_running_ms:.1f} ms, "
+          f"waiting for the GIL {st.waiting_gil_ms:.1f} ms, CPU {st.cpu_ms:.1f} ms")
+    # The main thread is blocked in join(): nobody else wants the GIL. The silent loop
+    # is drawn running (inferred), not waiting for a GIL that nobody held.
+    assert st.waiting_gil_ms < 0.2 * st.cpu_ms
+    assert st.running_ms + st.inferred_running_ms > 0.8 * st.cpu_ms
