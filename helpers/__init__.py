@@ -21,8 +21,9 @@ Workloads (each "about `seconds` long when run alone"): w.cpu, w.sleep, w.io,
 w.c_call_holds_gil (sum over a range), w.c_call_releases_gil (hashlib), w.lock_wait.
 Any function that takes no arguments is a task too; it is recorded automatically.
 
-Modules: recorder (heartbeats), workloads, runner, timeline (spans and stats),
-plot, export, system (cores, GIL), widgets (controls for the notebooks).
+Modules: recorder (heartbeats), auto (automatic recording), workloads, runner,
+timeline (spans and stats), plot, export, system (cores, GIL), widgets (controls for the
+notebooks).
 """
 
 from . import workloads

@@ -30,7 +30,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
-from . import recorder, system
+from . import auto, system
 from .recorder import Control, LaneRecorder, Stopped
 from .timeline import RunInfo, Timeline
 from .workloads import Workload
@@ -106,7 +106,7 @@ def _work(task: Task, lane: LaneRecorder, barrier, timeout: float) -> None:
     barrier.wait(timeout)
     lane.begin()
     if lane.auto:  # attached after begin() and detached before end(): record only the task
-        recorder.attach(lane)
+        auto.attach(lane)
     try:
         if isinstance(task, Workload):
             task.run(lane)
@@ -114,7 +114,7 @@ def _work(task: Task, lane: LaneRecorder, barrier, timeout: float) -> None:
             task()
     finally:
         if lane.auto:
-            recorder.detach()
+            auto.detach()
     lane.end()
 
 
@@ -188,14 +188,14 @@ class ThreadRun:
         self._lock = threading.Lock()
         self._recording_done = False
         self._deadline = time.monotonic() + timeout
-        auto = self._caller is not None or any(ln.auto for ln in self.lanes)
-        self._recording = recorder.automatic_recording() if auto else nullcontext()
+        recorded = self._caller is not None or any(ln.auto for ln in self.lanes)
+        self._recording = auto.automatic_recording() if recorded else nullcontext()
         self._recording.__enter__()
         try:
             if switch_interval is not None:
                 sys.setswitchinterval(switch_interval)
             if self._caller is not None:
-                recorder.attach(self._caller)
+                auto.attach(self._caller)
                 self._caller.begin()
             for th in self._threads:
                 th.start()
@@ -227,7 +227,7 @@ class ThreadRun:
             self._recording_done = True
         if self._caller is not None:
             self._caller.end()  # takes its last heartbeat only if run in the caller's thread
-            recorder.detach_other(self._caller)
+            auto.detach_other(self._caller)
         self._recording.__exit__(None, None, None)
 
     def done(self) -> bool:
@@ -318,7 +318,7 @@ def _process_main(task, name, barrier, conn, switch_interval, timeout) -> None:
         sys.setswitchinterval(switch_interval)
     lane = LaneRecorder(name, auto=not isinstance(task, Workload))
     try:
-        with recorder.automatic_recording() if lane.auto else nullcontext():
+        with auto.automatic_recording() if lane.auto else nullcontext():
             _work(task, lane, barrier, timeout)
         conn.send(("ok", lane.to_record()))
     except threading.BrokenBarrierError:

@@ -336,12 +336,12 @@ def _end_c_call(mark, lane, t, ln):
     code may first hand the GIL to a waiting thread. So under the GIL the call
     ended no later than the first heartbeat another thread took after it began.
     """
-    start, end, kind, label = mark
+    start, end, kind = mark[:3]
     if kind != recorder.C_CALL:
         return mark
     lo, hi = np.searchsorted(t, [start, end], side="right")
     others = np.flatnonzero(ln[lo:hi] != lane)
-    return (start, int(t[lo + others[0]]), kind, label) if len(others) else mark
+    return (start, int(t[lo + others[0]]), *mark[2:]) if len(others) else mark
 
 
 def _lane_spans(running, marks, others, gil, auto, merge_gap, run_start, run_end) -> list[Span]:

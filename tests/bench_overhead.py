@@ -15,7 +15,7 @@ interleaved (A/B/A/B...), median of BENCH_REPS (default 7) of each:
   thread (no thread start, no barrier, no Timeline building: only what recording costs);
 * automatic recording of a chunked pure-Python loop (a small chunk function, tens of
   microseconds, called many times): the path run_threads takes for a plain callable,
-  ``recorder.automatic_recording()`` + ``recorder.attach(lane)`` in the running thread;
+  ``auto.automatic_recording()`` + ``auto.attach(lane)`` in the running thread;
 * the same automatic recording of call-heavy code, fib(25).
 
 viztracer (when installed) runs beside ours on the same workloads, in process
@@ -39,14 +39,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from helpers import recorder, workloads
+from helpers import auto, workloads
 from helpers.recorder import LaneRecorder
 
 pytestmark = pytest.mark.bench
 
 REPS = max(5, int(os.environ.get("BENCH_REPS", "9")))
 TARGET_S = float(os.environ.get("BENCH_SECONDS", "0.15"))  # untraced length of one repetition
-MECHANISM = "sys.monitoring" if recorder.USES_MONITORING else "sys.setprofile"
+MECHANISM = "sys.monitoring" if auto.USES_MONITORING else "sys.setprofile"
 NOTE = ("Figures are medians from a possibly busy machine (other programs may be running): "
         "read them as indications, not as exact costs.")  # fmt: skip
 
@@ -124,14 +124,14 @@ def _timed(fn):
 def run_helpers_auto(work):
     """``work()`` recorded automatically, as run_threads records a plain callable."""
     lane = LaneRecorder("bench", auto=True)
-    with recorder.automatic_recording():
-        recorder.attach(lane)
+    with auto.automatic_recording():
+        auto.attach(lane)
         try:
             lane.begin()
             cpu, wall, _ = _timed(work)
             lane.end()
         finally:
-            recorder.detach()
+            auto.detach()
     return cpu, wall, lane
 
 
@@ -151,7 +151,7 @@ def _noop(*args):
 def run_noop_floor(work):
     """``work()`` under the same mechanism and events as automatic recording, with callbacks
     that do nothing: the floor that no callback, however lean, can go below."""
-    if recorder.USES_MONITORING:
+    if auto.USES_MONITORING:
         mon = sys.monitoring
         tool = next(t for t in (5, 1, 0) if mon.get_tool(t) is None)
         mon.use_tool_id(tool, "bench floor")
