@@ -389,12 +389,17 @@ def automatic_recording():
     """Switch automatic recording on for the duration of a run (the runner does this).
 
     Runs may overlap: sys.monitoring is installed by the first and removed by the
-    last. With sys.setprofile (3.10, 3.11) there is nothing process-wide to do.
+    last, or, if a recorded thread is still running then, when that thread detaches.
+    A thread asked to stop learns it from our callbacks: removing them under it
+    would leave it running to the end of its task. (That happens on 3.12: a
+    KeyboardInterrupt inside ``Thread.join`` can mark a running thread as stopped,
+    so the runner may believe its workers done while one is still running.)
+    With sys.setprofile (3.10, 3.11) there is nothing process-wide to do.
     """
     global _users
     if USES_MONITORING:
         with _users_lock:
-            if _users == 0:
+            if _tool_id is None:
                 _install_monitoring()
             _users += 1
     try:
@@ -403,8 +408,18 @@ def automatic_recording():
         if USES_MONITORING:
             with _users_lock:
                 _users -= 1
-                if _users == 0:
-                    _uninstall_monitoring()
+                _uninstall_if_unused()
+
+
+def _uninstall_if_unused() -> None:
+    """Remove sys.monitoring if no run uses it and no live thread is recorded (lock held)."""
+    if _users or _tool_id is None:
+        return
+    alive = {th.ident for th in threading.enumerate()}
+    for ident in [i for i in _lanes if i not in alive]:
+        _lanes.pop(ident, None)
+    if not _lanes:
+        _uninstall_monitoring()
 
 
 def attach(lane: LaneRecorder) -> None:
@@ -427,11 +442,16 @@ def detach_other(lane: LaneRecorder) -> None:
         for ident, state in list(_lanes.items()):
             if state[_LANE] is lane:
                 _lanes.pop(ident, None)
+        with _users_lock:
+            _uninstall_if_unused()
 
 
 def detach() -> None:
     """Stop recording the calling thread automatically."""
     if USES_MONITORING:
         _lanes.pop(_get_ident(), None)
+        if not _users:  # the run is over: the last thread recorded removes the callbacks
+            with _users_lock:
+                _uninstall_if_unused()
     else:
         sys.setprofile(None)

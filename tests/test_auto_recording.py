@@ -91,14 +91,25 @@ def test_a_sleep_is_marked_with_its_name_and_little_cpu_time():
     assert 0 <= cpu_ns < (end - start) / 10
 
 
-def test_hashing_is_marked_with_its_name_and_cpu_time_close_to_its_length():
+def test_hashing_is_marked_with_its_name_and_the_cpu_time_it_used():
     data = bytes(32 << 20)
-    lane = record(lambda: hashlib.sha256(data).digest())
+    cpu = []
+
+    def work():
+        c0 = time.thread_time_ns()
+        hashlib.sha256(data).digest()
+        cpu.append(time.thread_time_ns() - c0)
+
+    lane = record(work)
     name = auto.c_label(hashlib.sha256)
     assert name.startswith("hashlib.") and "sha256" in name
     (mark,) = [m for m in lane.marks if m[3] == name]
     start, end, kind, label, cpu_ns = mark
-    assert cpu_ns > 0.5 * (end - start), "hashing computes: CPU time close to wall time"
+    # Hashing computes: the call used (nearly) all the CPU time the thread used around
+    # it. On an idle machine that is close to its length; on a busy one the OS may
+    # also have run something else meanwhile.
+    assert 0.8 * cpu[0] < cpu_ns <= cpu[0]
+    assert cpu_ns > 5_000_000
 
 
 def test_a_c_function_seen_to_be_long_gets_its_cpu_time_measured_next_time(monkeypatch):
@@ -237,3 +248,33 @@ def test_the_callers_lane_just_stops_without_raising():
             assert len(lane.beats) == n, "the caller is still recorded"
         finally:
             auto.detach()
+
+
+def test_a_worker_still_recorded_when_the_run_ends_is_stopped_all_the_same():
+    # On 3.12 an interrupted Thread.join can mark a running worker as stopped, and the
+    # runner then ends automatic recording while the worker runs on: it must still stop.
+    lane = LaneRecorder("worker", auto=True)
+    started = threading.Event()
+    outcome = []
+
+    def worker():
+        auto.attach(lane)
+        try:
+            started.set()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                fib(12)
+            outcome.append("not stopped")
+        except Stopped:
+            outcome.append("stopped")
+        finally:
+            auto.detach()
+
+    with auto.automatic_recording():
+        th = threading.Thread(target=worker)
+        th.start()
+        started.wait(10)
+        lane.control.request_stop()
+    th.join(10)
+    assert outcome == ["stopped"]
+    assert not installed()
