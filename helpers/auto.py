@@ -96,6 +96,12 @@ CHECK_EVERY_NS = 20_000
 # MIN_C_CALL_NS (it is added, so its later calls are measured). The set is only
 # a hint of where to spend the time; what a call did is decided afterwards from
 # its measured CPU time (cpu_ns), not from this list.
+# A short call can look long: the OS may preempt the thread during it, or our
+# callback at its return may wait for the GIL before taking the time. So a
+# learned function is on probation: after PROBES measured calls in a row that
+# were short, it leaves the set again (list.append must not pay 2 x 430 ns
+# for ever because one call of it was preempted).
+PROBES = 8
 SAMPLE_CPU = {
     "sleep", "input", "select", "poll", "poll.poll", "epoll.poll", "devpoll.poll",
     "kqueue.control", "lock.acquire", "lock.acquire_lock", "RLock.acquire",
@@ -145,34 +151,71 @@ def _qualname(func) -> str:
     return name if isinstance(name, str) else type(func).__name__
 
 
-# Whether to measure CPU time, remembered per function object for objects that
-# live as long as the function (module functions, methods taken from a class,
-# classes), so that the usual C call pays one dict lookup.
-_wants_cpu_memo: dict[object, bool] = {}
+# Learned names in SAMPLE_CPU -> measured calls left before they leave it.
+_probation: dict[str, int] = {}
+
+# Whether to measure CPU time (see _wants_cpu), remembered per function object for
+# objects that live as long as the function (module functions, methods taken from
+# a class, classes), so that the usual C call pays one dict lookup.
+_wants_cpu_memo: dict[object, int] = {}
 _MEMO_SIZE = 4096
 _STABLE = (MethodDescriptorType, ClassMethodDescriptorType, WrapperDescriptorType, type)
+_NO, _YES, _ON_PROBATION = 0, 1, 2
 
 
-def _wants_cpu(func) -> bool:
+# For methods bound to an object (every method call on 3.10/3.11, made anew at
+# each call, so not remembered above): does the object's class have a method in
+# SAMPLE_CPU at all? list, dict, str... do not, and are answered at once.
+_class_memo: dict[type, bool] = {}
+
+
+def _wants_cpu(func) -> int:
     """Whether a call of this C function gets its CPU time measured (see SAMPLE_CPU)."""
     if type(func) is BuiltinFunctionType:
         bound_to = func.__self__
         stable = bound_to is None or type(bound_to) is ModuleType
+        if not stable:
+            cls = type(bound_to)
+            has = _class_memo.get(cls)
+            if has is None:
+                prefix = f"{cls.__qualname__}."
+                has = _class_memo[cls] = any(n.startswith(prefix) for n in SAMPLE_CPU)
+            if not has:
+                return _NO
     else:
         stable = isinstance(func, _STABLE)
-    wanted = _qualname(func) in SAMPLE_CPU
+    name = _qualname(func)
+    wanted = _NO if name not in SAMPLE_CPU else _ON_PROBATION if name in _probation else _YES
     if stable and len(_wants_cpu_memo) < _MEMO_SIZE:
         _wants_cpu_memo[func] = wanted
     return wanted
 
 
-def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int) -> None:
+def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
+                 wanted: int) -> None:  # fmt: skip
     """Keep a C call longer than MIN_C_CALL_NS as a marked region; learn its name."""
     cpu = _thread_time() - cpu_start if cpu_start >= 0 else -1
     lane.marks.append((start, end, C_CALL_UNKNOWN, c_label(func), cpu))
-    if cpu_start < 0:
-        SAMPLE_CPU.add(_qualname(func))
+    if wanted != _YES:  # learn it, or keep it on probation for PROBES more calls
+        name = _qualname(func)
+        SAMPLE_CPU.add(name)
+        _probation[name] = PROBES
+        if wanted == _NO:
+            _wants_cpu_memo.clear()
+            _class_memo.clear()
+
+
+def _short_c_call(func) -> None:
+    """A measured call of a learned function was short: one probe fewer."""
+    name = _qualname(func)
+    left = _probation.get(name, 0) - 1
+    if left > 0:
+        _probation[name] = left
+    else:
+        _probation.pop(name, None)
+        SAMPLE_CPU.discard(name)
         _wants_cpu_memo.clear()
+        _class_memo.clear()
 
 
 # --- Python 3.12+: sys.monitoring ----------------------------------------------------
@@ -181,7 +224,7 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int)
 # The state of a recorded thread, a list for speed (indices below):
 _LAST, _APPEND, _CALLS, _LANE, _CHECK_AT, _SAMPLED_AT, _SKIP = range(7)
 # _LAST: its latest heartbeat; _APPEND: lane.beats.append; _CALLS: C calls in
-# progress, (start, function, CPU time at start or -1); _CHECK_AT: when to check
+# progress, (start, function, CPU time at start or -1, _wants_cpu); _CHECK_AT: when to check
 # the stop flag and the cap next; _SAMPLED_AT, _SKIP: when it last read the clock
 # at a function start, and how many starts it then let pass.
 
@@ -261,7 +304,7 @@ def _make_callbacks():
             t = now()
             s[_APPEND](t)
             s[_LAST] = t
-            s[_CALLS].append((t, func, _thread_time() if wants else -1))
+            s[_CALLS].append((t, func, _thread_time() if wants else -1, wants))
 
     def on_c_return(code, offset, func, arg0):  # C_RETURN, C_RAISE
         s = lanes_get(_get_ident())
@@ -271,9 +314,11 @@ def _make_callbacks():
             s[_LAST] = t
             calls = s[_CALLS]
             if calls and calls[-1][1] is func:
-                start, _, cpu_start = calls.pop()
+                start, _, cpu_start, wants = calls.pop()
                 if t - start > MIN_C_CALL_NS:
-                    _long_c_call(s[_LANE], start, t, func, cpu_start)
+                    _long_c_call(s[_LANE], start, t, func, cpu_start, wants)
+                elif wants == _ON_PROBATION:
+                    _short_c_call(func)
             if t >= s[_CHECK_AT]:
                 _check(s, t)
 
@@ -320,8 +365,9 @@ def _uninstall_monitoring() -> None:
 
 def _make_profiler(lane: LaneRecorder):
     append = lane.beats.append
-    calls: list[tuple] = []  # C calls in progress: (start, function, CPU time at start or -1)
+    calls: list[tuple] = []  # C calls in progress: (start, function, CPU at start or -1, wants)
     memo_get = _wants_cpu_memo.get
+    class_get = _class_memo.get
     last = lane.beats[-1] if len(lane.beats) else 0  # the latest heartbeat
     skip = 0  # function starts to let pass before reading the clock again
     skipped = 0  # how many were let pass before the clock was last read
@@ -360,18 +406,21 @@ def _make_profiler(lane: LaneRecorder):
             return
         elif event == "c_call":
             wants = memo_get(arg)
-            if wants is None:
-                wants = _wants_cpu(arg)
+            if wants is None:  # a bound method, e.g. lst.append: is its class known?
+                has = class_get(type(getattr(arg, "__self__", None)))
+                wants = _NO if has is False else _wants_cpu(arg)
             last = t = now()
             append(t)
-            calls.append((t, arg, _thread_time() if wants else -1))
+            calls.append((t, arg, _thread_time() if wants else -1, wants))
         else:  # c_return, c_exception
             last = t = now()
             append(t)
             if calls and calls[-1][1] is arg:
-                start, _, cpu_start = calls.pop()
+                start, _, cpu_start, wants = calls.pop()
                 if t - start > MIN_C_CALL_NS:
-                    _long_c_call(lane, start, t, arg, cpu_start)
+                    _long_c_call(lane, start, t, arg, cpu_start, wants)
+                elif wants == _ON_PROBATION:
+                    _short_c_call(arg)
             if t >= check_at:
                 check(t)
 

@@ -112,8 +112,9 @@ def test_hashing_is_marked_with_its_name_and_the_cpu_time_it_used():
     assert cpu_ns > 5_000_000
 
 
-def test_a_c_function_seen_to_be_long_gets_its_cpu_time_measured_next_time(monkeypatch):
+def test_a_c_function_seen_to_be_long_is_measured_until_it_is_short_again(monkeypatch):
     monkeypatch.setattr(auto, "SAMPLE_CPU", set(auto.SAMPLE_CPU))
+    monkeypatch.setattr(auto, "_probation", {})
     auto._wants_cpu_memo.clear()
     assert "sorted" not in auto.SAMPLE_CPU
     data = list(range(300_000, 0, -1))
@@ -121,6 +122,11 @@ def test_a_c_function_seen_to_be_long_gets_its_cpu_time_measured_next_time(monke
     first, second = [m for m in lane.marks if m[3] == "sorted"]
     assert first[4] == -1 and second[4] > 0
     assert "sorted" in auto.SAMPLE_CPU
+    # Short calls on probation: after PROBES of them it is no longer measured.
+    record(lambda: [sorted(data[:3]) for _ in range(auto.PROBES - 1)])
+    assert "sorted" in auto.SAMPLE_CPU
+    record(lambda: sorted(data[:3]))
+    assert "sorted" not in auto.SAMPLE_CPU
     auto._wants_cpu_memo.clear()
 
 
