@@ -10,8 +10,8 @@ running Python*: under the GIL, proof that it held the GIL at that instant.
 What is recorded, into the thread's LaneRecorder (helpers.recorder):
 
 * heartbeats (``lane.beats``): ``time.perf_counter_ns()`` taken in the callback.
-  Function starts are many (fib(25) makes 242,785 calls in a few tenths of a
-  second) and the timeline merges heartbeats closer than 200 us into one running
+  Function starts are many (fib(25) makes 242,785 calls in about 20 ms of a
+  CPU) and the timeline merges heartbeats closer than 200 us into one running
   span anyway, so a function start is recorded only when the thread's previous
   heartbeat is at least ``MIN_BEAT_GAP_NS`` old. Reading the clock is itself the
   expensive part (about as long as a whole small function call), so in a dense
