@@ -32,7 +32,7 @@ import traceback
 from collections.abc import Sequence
 from contextlib import nullcontext
 
-from . import recorder as auto  # automatic recording
+from . import auto  # automatic recording
 from .inference import build_timeline
 from .recorder import BLOCKED, LaneRecorder, now
 from .runner import (

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from . import recorder as auto  # automatic recording: attach(), detach()
-from . import system
+from . import (
+    auto,  # automatic recording: attach(), detach()
+    system,
+)
 from .recorder import LaneRecorder
 from .timeline import RunInfo
 from .workloads import Workload

@@ -35,7 +35,7 @@ import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 
-from . import recorder as auto  # automatic recording
+from . import auto  # automatic recording
 from .inference import build_timeline
 from .recorder import Control, LaneRecorder, Stopped, now
 from .runner import (

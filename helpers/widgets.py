@@ -184,8 +184,10 @@ def responsiveness(
     background thread must not touch the widgets itself. Nothing runs until a button
     is pressed; a calculation that outlasts ``seconds + 30`` s stops being recorded.
 
-        >>> responsiveness(lambda s: threading.Thread(target=time.sleep, args=(s,)).start(),
-        ...                lambda s: time.sleep(s), seconds=1)
+    In a notebook cell (it needs the kernel's event loop, so it is no doctest):
+
+        responsiveness(lambda s: threading.Thread(target=time.sleep, args=(s,)).start(),
+                       lambda s: time.sleep(s), seconds=1)
     """
     from .threads import recording
 

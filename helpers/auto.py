@@ -1,0 +1,520 @@
+"""Automatic recording of any Python code.
+
+A built-in workload says itself when it runs (``lane.beat()``). Code you write
+does not, so Python is asked to tell us instead: every time a Python function
+starts (or a generator resumes), and every time a function written in C is
+called and returns, a small "callback" of ours runs in the thread that did it.
+Whatever that callback records was recorded *by that thread, while it was
+running Python*: under the GIL, proof that it held the GIL at that instant.
+
+What is recorded, into the thread's LaneRecorder (helpers.recorder):
+
+* heartbeats (``lane.beats``): ``time.perf_counter_ns()`` taken in the callback.
+  Function starts are many (fib(25) makes 242,785 calls in about 20 ms of a
+  CPU) and the timeline merges heartbeats closer than 200 us into one running
+  span anyway, so a function start is recorded only when the thread's previous
+  heartbeat is at least ``MIN_BEAT_GAP_NS`` old. Reading the clock is itself the
+  expensive part (about as long as a whole small function call), so in a dense
+  stretch of calls the clock is read only every few calls: the callback counts
+  calls down and reads the clock when the count reaches zero, choosing the next
+  count (at most ``MAX_SKIP``) so that the clock is read about every
+  ``SAMPLE_NS``; where calls are sparse, it is read at every call. Each
+  heartbeat is still a real timestamp taken by the thread in a callback. The
+  price: on 3.12+ the count is shared by all threads (a per-thread count would
+  need the lookup it saves), so when the interpreter switches threads, the next
+  thread's first few calls (at most MAX_SKIP) may go unrecorded.
+* C calls: a heartbeat when a C function is called and when it returns, always
+  (the timeline pairs them). A call longer than ``MIN_C_CALL_NS`` is also kept
+  as a marked region ``(start, end, C_CALL_UNKNOWN, label, cpu_ns)``, where
+  ``label`` names the function with its module ("time.sleep",
+  "hashlib.HASH.update", "str.join") and ``cpu_ns`` is the CPU time the thread
+  used during the call, or -1 when it was not measured (see ``SAMPLE_CPU``).
+  A long call with little CPU time waited (sleep, a lock, I/O); one with CPU
+  time close to its length computed (hashlib, zlib), with or without the GIL.
+
+Limits: a lane keeps at most ``MAX_BEATS`` heartbeats (32 MB); when it reaches
+that, recording of the thread stops and ``lane.truncated_at`` says when. When
+the run is stopped (``lane.control.stop``), recording of the thread stops and
+Stopped is raised in it (a worker) at its next check, made at a heartbeat at
+most every ``CHECK_EVERY_NS``.
+
+The mechanism: ``sys.monitoring`` on Python 3.12+ (one set of callbacks for the
+whole process, which look up the calling thread's lane), ``sys.setprofile`` on
+3.10 and 3.11 (a profile function per thread, set by the thread itself). Line,
+jump and branch events would show more but cost 7-35x.
+
+    >>> from helpers.recorder import LaneRecorder
+    >>> lane = LaneRecorder("me", auto=True)
+    >>> with automatic_recording():
+    ...     attach(lane)
+    ...     total = sum(range(10))
+    ...     detach()
+    >>> len(lane.beats) > 0
+    True
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from types import (
+    BuiltinFunctionType,
+    ClassMethodDescriptorType,
+    FunctionType,
+    MethodDescriptorType,
+    MethodType,
+    ModuleType,
+    WrapperDescriptorType,
+)
+
+from .recorder import C_CALL_UNKNOWN, LaneRecorder
+
+USES_MONITORING = sys.version_info >= (3, 12)
+
+# A function start closer than this to the thread's previous heartbeat is not
+# recorded: it adds nothing to the picture (running spans merge beats closer
+# than 200 us) and costs 8 bytes.
+MIN_BEAT_GAP_NS = 5_000
+# In a dense stretch of function starts, read the clock about this often (see
+# the module docstring), and at most every ``MAX_SKIP + 1`` starts.
+SAMPLE_NS = 50_000
+MAX_SKIP = 63  # 2**n - 1: the count doubles (2k + 1) or halves
+# Only C calls longer than this are kept as marked regions: the short ones (len,
+# list.append, ...) are far too many to keep and show nothing on a timeline.
+MIN_C_CALL_NS = 20_000
+# Heartbeats kept per lane at most (8 bytes each): 4 million = 32 MB.
+MAX_BEATS = 4_000_000
+# How often (at most) a recorded thread checks the stop flag and the cap.
+CHECK_EVERY_NS = 20_000
+
+# C functions whose CPU time is measured, by qualified name (``__qualname__``).
+# ``time.thread_time_ns()`` costs about as much as ten heartbeats, far too much
+# for every C call, so it is read at the call and at the return only for these:
+# the usual long ones, and any C function seen to take longer than
+# MIN_C_CALL_NS (it is added, so its later calls are measured). The set is only
+# a hint of where to spend the time; what a call did is decided afterwards from
+# its measured CPU time (cpu_ns), not from this list.
+# A short call can look long: the OS may preempt the thread during it, or our
+# callback at its return may wait for the GIL before taking the time. So a
+# learned function is on probation: after PROBES measured calls in a row that
+# were short, it leaves the set again (list.append must not pay 2 x 430 ns
+# for ever because one call of it was preempted).
+PROBES = 8
+SAMPLE_CPU = {
+    "sleep", "input", "select", "poll", "poll.poll", "epoll.poll", "devpoll.poll",
+    "kqueue.control", "lock.acquire", "lock.acquire_lock", "RLock.acquire",
+    "socket.recv", "socket.recv_into", "socket.recvfrom", "socket.recvfrom_into",
+    "socket._accept", "socket.connect", "socket.connect_ex", "socket.send",
+    "socket.sendall", "socket.sendto", "read", "readv", "write", "writev", "waitpid",
+    "wait", "wait4", "getaddrinfo", "HASH.update", "HASH.digest", "HASH.hexdigest",
+    "openssl_md5", "openssl_sha1", "openssl_sha224", "openssl_sha256", "openssl_sha384",
+    "openssl_sha512", "new", "pbkdf2_hmac", "scrypt", "blake2b", "blake2s",
+    "blake2b.update", "blake2s.update", "compress", "decompress", "Compress.compress",
+    "Decompress.decompress", "BufferedReader.read", "FileIO.read", "FileIO.readinto",
+    "FileIO.write", "BufferedWriter.write",
+}  # fmt: skip
+
+now = time.perf_counter_ns
+_thread_time = time.thread_time_ns
+_get_ident = threading.get_ident
+
+
+# --- naming C functions ------------------------------------------------------------
+
+
+def c_label(func) -> str:
+    """The name a long C call is shown with: its qualified name with its module.
+
+    The module is the function's ``__module__``, or for a method the module of
+    the class it belongs to; a leading underscore is dropped (``_hashlib`` ->
+    ``hashlib``, ``_thread`` -> ``thread``), and ``builtins`` is left out:
+    "time.sleep", "hashlib.HASH.update", "thread.lock.acquire", "str.join", "len".
+    """
+    name = _qualname(func)
+    owner = getattr(func, "__objclass__", None)  # a method taken from its class
+    if owner is None:
+        bound_to = getattr(func, "__self__", None)  # a method bound to an object
+        if bound_to is not None and not isinstance(bound_to, ModuleType):
+            owner = type(bound_to)
+    module = getattr(owner if owner is not None else func, "__module__", None)
+    if not isinstance(module, str) or module == "builtins":
+        return name
+    if module.startswith("_") and not module.startswith("__"):
+        module = module[1:]
+    return f"{module}.{name}"
+
+
+def _qualname(func) -> str:
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    return name if isinstance(name, str) else type(func).__name__
+
+
+# Learned names in SAMPLE_CPU -> measured calls left before they leave it.
+_probation: dict[str, int] = {}
+
+# Whether to measure CPU time (see _wants_cpu), remembered per function object for
+# objects that live as long as the function (module functions, methods taken from
+# a class, classes), so that the usual C call pays one dict lookup.
+_wants_cpu_memo: dict[object, int] = {}
+_MEMO_SIZE = 4096
+_STABLE = (MethodDescriptorType, ClassMethodDescriptorType, WrapperDescriptorType, type)
+_NO, _YES, _ON_PROBATION = 0, 1, 2
+
+
+# For methods bound to an object (every method call on 3.10/3.11, made anew at
+# each call, so not remembered above): does the object's class have a method in
+# SAMPLE_CPU at all? list, dict, str... do not, and are answered at once.
+_class_memo: dict[type, bool] = {}
+
+
+def _wants_cpu(func) -> int:
+    """Whether a call of this C function gets its CPU time measured (see SAMPLE_CPU)."""
+    if type(func) is BuiltinFunctionType:
+        bound_to = func.__self__
+        stable = bound_to is None or type(bound_to) is ModuleType
+        if not stable:
+            cls = type(bound_to)
+            has = _class_memo.get(cls)
+            if has is None:
+                prefix = f"{cls.__qualname__}."
+                has = _class_memo[cls] = any(n.startswith(prefix) for n in SAMPLE_CPU)
+            if not has:
+                return _NO
+    else:
+        stable = isinstance(func, _STABLE)
+    name = _qualname(func)
+    wanted = _NO if name not in SAMPLE_CPU else _ON_PROBATION if name in _probation else _YES
+    if stable and len(_wants_cpu_memo) < _MEMO_SIZE:
+        _wants_cpu_memo[func] = wanted
+    return wanted
+
+
+def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
+                 wanted: int) -> None:  # fmt: skip
+    """Keep a C call longer than MIN_C_CALL_NS as a marked region; learn its name.
+
+    Its CPU time: measured exactly where it was read at the call (SAMPLE_CPU).
+    Otherwise the thread's CPU clock, read now, still gives a lower bound: the CPU
+    used since the last reading, less the wall time before the call began (no
+    thread uses more CPU than wall time). Kept when it proves that the call
+    computed for at least half its length (hashlib, the first time); else -1.
+    """
+    cpu_now = _thread_time()
+    if cpu_start >= 0:
+        cpu = cpu_now - cpu_start
+    else:
+        seen_at, seen_cpu = lane.cpu_seen
+        at_least = cpu_now - seen_cpu - max(0, start - seen_at)
+        cpu = at_least if at_least >= (end - start) / 2 else -1
+    lane.cpu_seen = (end, cpu_now)
+    lane.marks.append((start, end, C_CALL_UNKNOWN, c_label(func), cpu))
+    if wanted != _YES:  # learn it, or keep it on probation for PROBES more calls
+        name = _qualname(func)
+        SAMPLE_CPU.add(name)
+        _probation[name] = PROBES
+        if wanted == _NO:
+            _wants_cpu_memo.clear()
+            _class_memo.clear()
+
+
+def _short_c_call(func) -> None:
+    """A measured call of a learned function was short: one probe fewer."""
+    name = _qualname(func)
+    left = _probation.get(name, 0) - 1
+    if left > 0:
+        _probation[name] = left
+    else:
+        _probation.pop(name, None)
+        SAMPLE_CPU.discard(name)
+        _wants_cpu_memo.clear()
+        _class_memo.clear()
+
+
+# --- Python 3.12+: sys.monitoring ----------------------------------------------------
+# sys.monitoring is process-wide: one set of callbacks serves every thread and
+# looks up the calling thread's state in _lanes (thread ident -> state).
+# The state of a recorded thread, a list for speed (indices below):
+_LAST, _APPEND, _CALLS, _LANE, _CHECK_AT, _SAMPLED_AT, _SKIP = range(7)
+# _LAST: its latest heartbeat; _APPEND: lane.beats.append; _CALLS: C calls in
+# progress, (start, function, CPU time at start or -1, _wants_cpu); _CHECK_AT: when to check
+# the stop flag and the cap next; _SAMPLED_AT, _SKIP: when it last read the clock
+# at a function start, and how many starts it then let pass.
+
+_lanes: dict[int, list] = {}
+_tool_id: int | None = None
+_DISABLE = getattr(getattr(sys, "monitoring", None), "DISABLE", None)
+
+
+def _new_state(lane: LaneRecorder) -> list:
+    last = lane.beats[-1] if len(lane.beats) else 0
+    return [last, lane.beats.append, [], lane, 0, 0, 0]
+
+
+def _check(state: list, t: int) -> None:
+    """Now and then (CHECK_EVERY_NS): has the run been stopped, or the lane filled up?"""
+    state[_CHECK_AT] = t + CHECK_EVERY_NS
+    lane = state[_LANE]
+    if lane.control.stop:
+        _lanes.pop(_get_ident(), None)
+        lane.check_stop()  # raises Stopped in a worker; the caller's lane just ends
+    elif len(lane.beats) >= MAX_BEATS:
+        _lanes.pop(_get_ident(), None)
+        lane.truncated_at = t
+
+
+def _make_callbacks():
+    """The three callbacks. They share ``skip``: function starts to let pass.
+
+    ``skip`` is one counter for all threads (a per-thread one would need the
+    thread lookup that it exists to avoid). When one thread hands over to
+    another, the other's next few starts may go unrecorded: at most MAX_SKIP,
+    and a C call (where threads usually hand over) resets it.
+    """
+    skip = 0
+    owner = None  # the state of the thread that set ``skip``
+    lanes_get = _lanes.get
+    memo_get = _wants_cpu_memo.get
+
+    def on_start(code, offset):  # PY_START, PY_RESUME
+        nonlocal skip, owner
+        if skip:
+            skip -= 1
+            return
+        s = lanes_get(_get_ident())
+        if s is None:
+            return  # a thread we do not record
+        t = now()
+        if t - s[_LAST] >= MIN_BEAT_GAP_NS:
+            s[_LAST] = t
+            s[_APPEND](t)
+            if t >= s[_CHECK_AT]:
+                _check(s, t)
+        # How many starts to let pass before reading the clock again: aim at every
+        # SAMPLE_NS, doubling or halving (inlined: this runs often).
+        k = s[_SKIP]
+        if t - s[_SAMPLED_AT] < SAMPLE_NS:
+            k = k + k + 1 if k < MAX_SKIP else MAX_SKIP
+        else:
+            k >>= 1
+        skip = s[_SKIP] = k
+        s[_SAMPLED_AT] = t
+        owner = s
+
+    def on_call(code, offset, func, arg0):  # CALL: a function is about to be called
+        nonlocal skip
+        if type(func) is FunctionType or type(func) is MethodType:
+            # A Python function: its PY_START gives the heartbeat. Switch this call
+            # site off (for every thread, until the next run) so calls cost one event.
+            return _DISABLE
+        s = lanes_get(_get_ident())
+        if s is not None:  # a C function: a heartbeat, and remember when it started
+            if s is not owner:
+                skip = 0
+            wants = memo_get(func)
+            if wants is None:
+                wants = _wants_cpu(func)
+            t = now()
+            s[_APPEND](t)
+            s[_LAST] = t
+            s[_CALLS].append((t, func, _thread_time() if wants else -1, wants))
+
+    def on_c_return(code, offset, func, arg0):  # C_RETURN, C_RAISE
+        s = lanes_get(_get_ident())
+        if s is not None:
+            t = now()
+            s[_APPEND](t)
+            s[_LAST] = t
+            calls = s[_CALLS]
+            if calls and calls[-1][1] is func:
+                start, _, cpu_start, wants = calls.pop()
+                if t - start > MIN_C_CALL_NS:
+                    _long_c_call(s[_LANE], start, t, func, cpu_start, wants)
+                elif wants == _ON_PROBATION:
+                    _short_c_call(func)
+            if t >= s[_CHECK_AT]:
+                _check(s, t)
+
+    return on_start, on_call, on_c_return
+
+
+def _install_monitoring() -> None:
+    global _tool_id
+    mon = sys.monitoring
+    for tool in (4, 3, mon.PROFILER_ID):  # 3 and 4 have no assigned role: less likely taken
+        if mon.get_tool(tool) is None:
+            mon.use_tool_id(tool, "helpers.auto")
+            _tool_id = tool
+            break
+    else:
+        raise RuntimeError("sys.monitoring: no free tool id (another profiler is running?)")
+    ev = mon.events
+    on_start, on_call, on_c_return = _make_callbacks()
+    mon.restart_events()  # call sites switched off during an earlier run count again
+    mon.register_callback(_tool_id, ev.PY_START, on_start)
+    mon.register_callback(_tool_id, ev.PY_RESUME, on_start)
+    mon.register_callback(_tool_id, ev.CALL, on_call)
+    mon.register_callback(_tool_id, ev.C_RETURN, on_c_return)
+    mon.register_callback(_tool_id, ev.C_RAISE, on_c_return)
+    mon.set_events(_tool_id, ev.PY_START | ev.PY_RESUME | ev.CALL | ev.C_RETURN | ev.C_RAISE)
+
+
+def _uninstall_monitoring() -> None:
+    global _tool_id
+    if _tool_id is not None:
+        mon = sys.monitoring
+        mon.set_events(_tool_id, 0)
+        for event in (mon.events.PY_START, mon.events.PY_RESUME, mon.events.CALL,
+                      mon.events.C_RETURN, mon.events.C_RAISE):  # fmt: skip
+            mon.register_callback(_tool_id, event, None)
+        mon.free_tool_id(_tool_id)
+        _tool_id = None
+
+
+# --- Python 3.10 and 3.11: sys.setprofile --------------------------------------------
+# The profile function is set in the recorded thread itself, so it sees only that
+# thread and needs no lookup: it closes over the lane's own state.
+
+
+def _make_profiler(lane: LaneRecorder):
+    append = lane.beats.append
+    calls: list[tuple] = []  # C calls in progress: (start, function, CPU at start or -1, wants)
+    memo_get = _wants_cpu_memo.get
+    class_get = _class_memo.get
+    last = lane.beats[-1] if len(lane.beats) else 0  # the latest heartbeat
+    skip = 0  # function starts to let pass before reading the clock again
+    skipped = 0  # how many were let pass before the clock was last read
+    sampled_at = 0  # when the clock was last read at a function start
+    check_at = 0  # when to check the stop flag and the cap next
+
+    def check(t):
+        nonlocal check_at
+        check_at = t + CHECK_EVERY_NS
+        if lane.control.stop:
+            sys.setprofile(None)
+            lane.check_stop()
+        elif len(lane.beats) >= MAX_BEATS:
+            sys.setprofile(None)
+            lane.truncated_at = t
+
+    def profile(frame, event, arg):
+        nonlocal last, skip, skipped, sampled_at
+        if event == "call":  # a Python function starts, or a generator resumes
+            if skip:
+                skip -= 1
+                return
+            t = now()
+            if t - last >= MIN_BEAT_GAP_NS:
+                last = t
+                append(t)
+                if t >= check_at:
+                    check(t)
+            # How many starts to let pass before reading the clock again (see above)
+            if t - sampled_at < SAMPLE_NS:
+                skip = skipped = skipped + skipped + 1 if skipped < MAX_SKIP else MAX_SKIP
+            else:
+                skip = skipped = skipped >> 1
+            sampled_at = t
+        elif event == "return":
+            return
+        elif event == "c_call":
+            wants = memo_get(arg)
+            if wants is None:  # a bound method, e.g. lst.append: is its class known?
+                has = class_get(type(getattr(arg, "__self__", None)))
+                wants = _NO if has is False else _wants_cpu(arg)
+            last = t = now()
+            append(t)
+            calls.append((t, arg, _thread_time() if wants else -1, wants))
+        else:  # c_return, c_exception
+            last = t = now()
+            append(t)
+            if calls and calls[-1][1] is arg:
+                start, _, cpu_start, wants = calls.pop()
+                if t - start > MIN_C_CALL_NS:
+                    _long_c_call(lane, start, t, arg, cpu_start, wants)
+                elif wants == _ON_PROBATION:
+                    _short_c_call(arg)
+            if t >= check_at:
+                check(t)
+
+    return profile
+
+
+# --- switching it on and off ---------------------------------------------------------
+
+_users = 0  # runs (in this process) that currently record automatically
+_users_lock = threading.Lock()
+
+
+@contextmanager
+def automatic_recording():
+    """Switch automatic recording on for the duration of a run (the runner does this).
+
+    Runs may overlap: sys.monitoring is installed by the first and removed by the
+    last, or, if a recorded thread is still running then, when that thread detaches.
+    A thread asked to stop learns it from our callbacks: removing them under it
+    would leave it running to the end of its task. (That happens on 3.12: a
+    KeyboardInterrupt inside ``Thread.join`` can mark a running thread as stopped,
+    so the runner may believe its workers done while one is still running.)
+    With sys.setprofile (3.10, 3.11) there is nothing process-wide to do.
+    """
+    global _users
+    if USES_MONITORING:
+        with _users_lock:
+            if _tool_id is None:
+                _install_monitoring()
+            _users += 1
+    try:
+        yield
+    finally:
+        if USES_MONITORING:
+            with _users_lock:
+                _users -= 1
+                _uninstall_if_unused()
+
+
+def _uninstall_if_unused() -> None:
+    """Remove sys.monitoring if no run uses it and no live thread is recorded (lock held)."""
+    if _users or _tool_id is None:
+        return
+    alive = {th.ident for th in threading.enumerate()}
+    for ident in [i for i in _lanes if i not in alive]:
+        _lanes.pop(ident, None)
+    if not _lanes:
+        _uninstall_monitoring()
+
+
+def attach(lane: LaneRecorder) -> None:
+    """Start recording the calling thread automatically into ``lane``."""
+    if USES_MONITORING:
+        _lanes[_get_ident()] = _new_state(lane)
+    else:
+        sys.setprofile(_make_profiler(lane))
+
+
+def detach_other(lane: LaneRecorder) -> None:
+    """Stop recording ``lane``'s thread from any thread (used for the notebook's own thread).
+
+    With sys.setprofile only a thread can remove its own profiler: it does so at
+    its next check (within CHECK_EVERY_NS of running), having seen the stop flag.
+    """
+    lane.stoppable = False
+    lane.control.request_stop()
+    if USES_MONITORING:
+        for ident, state in list(_lanes.items()):
+            if state[_LANE] is lane:
+                _lanes.pop(ident, None)
+        with _users_lock:
+            _uninstall_if_unused()
+
+
+def detach() -> None:
+    """Stop recording the calling thread automatically."""
+    if USES_MONITORING:
+        _lanes.pop(_get_ident(), None)
+        if not _users:  # the run is over: the last thread recorded removes the callbacks
+            with _users_lock:
+                _uninstall_if_unused()
+    else:
+        sys.setprofile(None)

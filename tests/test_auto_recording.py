@@ -1,0 +1,286 @@
+"""The contract of automatic recording (helpers.auto) with the lane it records into.
+
+Heartbeats are ordered and spaced, long C calls are marked with a name and their
+CPU time, the cap stops recording, nothing is left installed, and a stop request
+reaches a worker. On 3.12+ this exercises sys.monitoring, on 3.10/3.11 sys.setprofile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+import time
+
+import pytest
+
+from helpers import auto
+from helpers.recorder import C_CALL_UNKNOWN, LaneRecorder, Stopped
+
+
+def fib(n: int) -> int:
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def record(work, lane: LaneRecorder | None = None) -> LaneRecorder:
+    """Run ``work()`` in this thread, recorded automatically into a new lane."""
+    lane = lane or LaneRecorder("test", auto=True)
+    with auto.automatic_recording():
+        auto.attach(lane)
+        try:
+            work()
+        finally:
+            auto.detach()
+    return lane
+
+
+def installed() -> bool:
+    """Is automatic recording installed (process-wide on 3.12+, in this thread before)?"""
+    if auto.USES_MONITORING:
+        return any(sys.monitoring.get_tool(t) == "helpers.auto" for t in range(6))
+    return sys.getprofile() is not None
+
+
+def recording_this_thread() -> bool:
+    if auto.USES_MONITORING:
+        return threading.get_ident() in auto._lanes
+    return sys.getprofile() is not None
+
+
+def test_heartbeats_are_ordered_and_spaced_except_around_c_calls():
+    def work():
+        i = 0
+        while i < 100:  # no range(): the only C call is the sleep
+            fib(12)
+            time.sleep(0.0001)  # long enough (> MIN_C_CALL_NS) to be marked
+            i += 1
+
+    lane = record(work)
+    beats = list(lane.beats)
+    assert len(beats) > 200
+    assert all(a <= b for a, b in zip(beats, beats[1:])), "heartbeats go back in time"
+    sleeps = [m for m in lane.marks if m[3] == "time.sleep"]
+    assert len(sleeps) == 100, lane.marks
+    c_beats = {t for m in sleeps for t in m[:2]}
+    assert c_beats <= set(beats), "a C call's start and end are heartbeats"
+    # Up to the end of the last sleep: after it come detach()'s own C calls.
+    beats = [b for b in beats if b <= max(c_beats)]
+    close = [(a, b) for a, b in zip(beats, beats[1:]) if b - a < auto.MIN_BEAT_GAP_NS]
+    unexplained = [(a, b) for a, b in close if a not in c_beats and b not in c_beats]
+    assert not unexplained, f"{len(unexplained)} heartbeats closer than MIN_BEAT_GAP_NS"
+
+
+def test_call_heavy_code_keeps_few_heartbeats_but_no_long_gap():
+    lane = record(lambda: fib(24))
+    beats = list(lane.beats)
+    assert 10 < len(beats) < fib_calls_24 / 10  # far fewer heartbeats than calls
+    gaps = [b - a for a, b in zip(beats, beats[1:])]
+    # The timeline merges beats closer than 200 us into one running span.
+    assert sorted(gaps)[len(gaps) // 2] < 200_000
+
+
+fib_calls_24 = 75_025
+
+
+def test_a_sleep_is_marked_with_its_name_and_little_cpu_time():
+    lane = record(lambda: time.sleep(0.05))
+    (mark,) = [m for m in lane.marks if m[3] == "time.sleep"]
+    start, end, kind, label, cpu_ns = mark
+    assert kind == C_CALL_UNKNOWN
+    assert end - start >= 45_000_000
+    assert 0 <= cpu_ns < (end - start) / 10
+
+
+def test_hashing_is_marked_with_its_name_and_the_cpu_time_it_used():
+    data = bytes(32 << 20)
+    cpu = []
+
+    def work():
+        c0 = time.thread_time_ns()
+        hashlib.sha256(data).digest()
+        cpu.append(time.thread_time_ns() - c0)
+
+    lane = record(work)
+    name = auto.c_label(hashlib.sha256)
+    assert name.startswith("hashlib.") and "sha256" in name
+    (mark,) = [m for m in lane.marks if m[3] == name]
+    start, end, kind, label, cpu_ns = mark
+    # Hashing computes: the call used (nearly) all the CPU time the thread used around
+    # it. On an idle machine that is close to its length; on a busy one the OS may
+    # also have run something else meanwhile.
+    assert 0.8 * cpu[0] < cpu_ns <= cpu[0]
+    assert cpu_ns > 5_000_000
+
+
+def test_a_c_function_seen_to_be_long_is_measured_until_it_is_short_again(monkeypatch):
+    monkeypatch.setattr(auto, "SAMPLE_CPU", set(auto.SAMPLE_CPU))
+    monkeypatch.setattr(auto, "_probation", {})
+    auto._wants_cpu_memo.clear()
+    assert "sorted" not in auto.SAMPLE_CPU
+    data = list(range(300_000, 0, -1))
+    lane = record(lambda: (sorted(data), sorted(data)))
+    first, second = [m for m in lane.marks if m[3] == "sorted"]
+    assert first[4] == -1 and second[4] > 0
+    assert "sorted" in auto.SAMPLE_CPU
+    # Short calls on probation: after PROBES of them it is no longer measured.
+    record(lambda: [sorted(data[:3]) for _ in range(auto.PROBES - 1)])
+    assert "sorted" in auto.SAMPLE_CPU
+    record(lambda: sorted(data[:3]))
+    assert "sorted" not in auto.SAMPLE_CPU
+    auto._wants_cpu_memo.clear()
+
+
+@pytest.mark.parametrize("func, label", [
+    (time.sleep, "time.sleep"),
+    (len, "len"),
+    (str.join, "str.join"),
+    (hashlib.sha256().update, "hashlib.HASH.update"),
+    (threading.Lock().acquire, "thread.lock.acquire"),
+    (threading.Lock.acquire if isinstance(threading.Lock, type) else threading.Lock().acquire,
+     "thread.lock.acquire"),
+])  # fmt: skip
+def test_labels_name_the_module(func, label):
+    if "HASH" in label and type(hashlib.sha256()).__name__ != "HASH":
+        pytest.skip("hashlib without OpenSSL")
+    assert auto.c_label(func) == label
+
+
+def test_the_cap_stops_recording_and_says_when(monkeypatch):
+    monkeypatch.setattr(auto, "MAX_BEATS", 2_000)
+    after = []
+
+    def work():
+        x = []
+        for i in range(50_000):  # C calls: two heartbeats each
+            x.append(i)
+        after.append(recording_this_thread())
+
+    t0 = time.perf_counter_ns()
+    lane = record(work)
+    assert lane.truncated_at > t0
+    assert after == [False], "recording of the thread went on after the cap"
+    assert 2_000 <= len(lane.beats) <= 2_000 + 1_000
+    assert lane.beats[-1] <= lane.truncated_at
+
+
+def test_nothing_is_left_installed():
+    lane = LaneRecorder("test", auto=True)
+    with auto.automatic_recording():
+        with auto.automatic_recording():  # runs may overlap: refcounted
+            auto.attach(lane)
+            assert installed()
+            fib(10)
+            auto.detach()
+        if auto.USES_MONITORING:
+            assert installed()
+    assert not installed()
+    if auto.USES_MONITORING:
+        assert not auto._lanes
+        assert all(sys.monitoring.get_tool(t) != "helpers.auto" for t in range(6))
+    else:
+        assert sys.getprofile() is None
+
+
+def test_threads_are_recorded_at_once_each_into_its_own_lane():
+    lanes = [LaneRecorder(f"t{i}", auto=True) for i in range(2)]
+    spans = {}
+
+    def worker(lane):
+        t0 = time.perf_counter_ns()
+        auto.attach(lane)
+        try:
+            for _ in range(5):
+                fib(17)
+                time.sleep(0.001)
+        finally:
+            auto.detach()
+            spans[lane.name] = (t0, time.perf_counter_ns())
+
+    with auto.automatic_recording():
+        threads = [threading.Thread(target=worker, args=(ln,)) for ln in lanes]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(30)
+    for lane in lanes:
+        t0, t1 = spans[lane.name]
+        assert len(lane.beats) > 10
+        assert all(t0 <= b <= t1 for b in lane.beats), "a heartbeat from another thread"
+        assert len([m for m in lane.marks if m[3] == "time.sleep"]) == 5
+
+
+@pytest.mark.parametrize("code", ["python calls", "c calls"])
+def test_a_stop_request_raises_stopped_in_a_worker(code):
+    lane = LaneRecorder("worker", auto=True)
+    outcome = []
+
+    def worker():
+        auto.attach(lane)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if code == "python calls":
+                    fib(15)
+                else:
+                    sorted([3, 2, 1])
+            outcome.append("not stopped")
+        except Stopped:
+            outcome.append("stopped")
+            outcome.append(recording_this_thread())
+        finally:
+            auto.detach()
+
+    with auto.automatic_recording():
+        th = threading.Thread(target=worker)
+        th.start()
+        time.sleep(0.05)
+        lane.control.request_stop()
+        th.join(10)
+    assert not th.is_alive()
+    assert outcome == ["stopped", False]
+
+
+def test_the_callers_lane_just_stops_without_raising():
+    lane = LaneRecorder("caller", auto=True, stoppable=False)
+    with auto.automatic_recording():
+        auto.attach(lane)
+        try:
+            fib(15)
+            auto.detach_other(lane)  # as the runner does at the end of a run
+            for _ in range(200):
+                fib(10)  # recording ends at the next check, nothing is raised
+            n = len(lane.beats)
+            fib(18)
+            assert len(lane.beats) == n, "the caller is still recorded"
+        finally:
+            auto.detach()
+
+
+def test_a_worker_still_recorded_when_the_run_ends_is_stopped_all_the_same():
+    # On 3.12 an interrupted Thread.join can mark a running worker as stopped, and the
+    # runner then ends automatic recording while the worker runs on: it must still stop.
+    lane = LaneRecorder("worker", auto=True)
+    started = threading.Event()
+    outcome = []
+
+    def worker():
+        auto.attach(lane)
+        try:
+            started.set()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                fib(12)
+            outcome.append("not stopped")
+        except Stopped:
+            outcome.append("stopped")
+        finally:
+            auto.detach()
+
+    with auto.automatic_recording():
+        th = threading.Thread(target=worker)
+        th.start()
+        started.wait(10)
+        lane.control.request_stop()
+    th.join(10)
+    assert outcome == ["stopped"]
+    assert not installed()
