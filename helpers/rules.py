@@ -45,8 +45,9 @@ The rules, for the threads of one process:
     A C call that calls back into Python (``sum(x*x for x in ...)``, ``sorted(key=...)``)
     has heartbeats of its own inside it: between its first and last one the
     thread ran Python, so only the stretches before and after count as the call.
-    A C call inside a region that says what it is (a workload's, a recorded
-    lock's) is what the region says: what is known beats what is inferred.
+    A C call begun inside a region that says what it is (a workload's, a
+    recorded lock's) is what the region says: what is known beats what is
+    inferred.
 7.  Where a thread was silent with nothing marked, it was runnable:
     - while another thread held the GIL (a slice, a workload's C call, or an
       automatic C call found to hold it), or for a moment of at most
@@ -105,8 +106,8 @@ def split_at_callbacks(record: LaneRecord) -> list[Mark]:
         if kind != C_CALL_AUTO:
             out.append(m)
             continue
-        if any(k[0] <= start and end <= k[1] for k in known):
-            continue  # inside a region that says what it is
+        if any(k[0] <= start < k[1] for k in known):
+            continue  # begun inside a region that says what it is (whose end may be clamped)
         lo, hi = bisect.bisect_right(beats, start), bisect.bisect_left(beats, end)
         if lo >= hi:  # no heartbeat strictly inside: C code all along
             out.append(m)

@@ -48,7 +48,8 @@ def random_lane(rng: random.Random, name: str, pid: int, tid: int) -> LaneRecord
             beats.append(t)
             marks.append((t, t + length, region, f"{region}@{t}", cpu))
             if region != C_CALL_AUTO and rng.random() < 0.2:  # an automatic C call inside it
-                marks.append((t + US, t + length - US, C_CALL_AUTO, "inside", -1))
+                marks.append((t + US, t + length + rng.choice([-US, 50 * US]), C_CALL_AUTO,
+                              "inside", -1))  # within it, or past its (clamped) end
             if region == C_CALL_AUTO and rng.random() < 0.3:  # it calls back into Python
                 inner = sorted(rng.sample(range(t + US, t + length), rng.randrange(1, 6)))
                 beats += inner
