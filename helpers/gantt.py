@@ -7,6 +7,12 @@
 Colours are chosen to be told apart on a projector and by colour-blind eyes
 (green running, amber waiting, blue blocked). What is inferred rather than
 seen is hatched.
+
+Sized for a projector: a notebook shows a figure at 100 dpi and shrinks one
+wider than its output area (about 1,080 px in JupyterLab in a 1280-px window),
+fonts with it. So the figure is WIDTH inches (1,000 px) with the legend under
+the time axis, not beside it: the timeline gets the notebook's whole width,
+and 12-point text stays at least 11 points on screen.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
+from matplotlib.transforms import offset_copy
 
 from .states import (
     AWAITING,
@@ -57,6 +64,10 @@ LEGEND_GIL = {
     C_CALL_NO_GIL: "in a C call, GIL released (computing)",
     FINISHED: "finished",
 }
+WIDTH = 10.0  # inches: 1,000 px at 100 dpi, narrower than a notebook's output area
+FONT = 12  # points: lane names, axis, legend, labels in the bars
+TITLE_FONT = 13
+
 LEGEND_NO_GIL = {
     **LEGEND_GIL,
     RUNNING: "running Python (no GIL: may overlap)",
@@ -89,7 +100,7 @@ def plot_timeline(
         raise ValueError(f"window must be (start_ms, end_ms) with end after start, got {window}")
     own_figure = ax is None
     if own_figure:
-        fig, ax = plt.subplots(figsize=(12, 1.6 + 0.55 * len(lanes)), layout="constrained")
+        fig, ax = plt.subplots(figsize=figure_size(len(lanes)), layout="constrained")
     else:
         fig = ax.figure
 
@@ -127,7 +138,7 @@ def plot_timeline(
             alpha=0.75 if inferred else 1.0,
         ))  # fmt: skip
     for x, y, text in texts[:60]:
-        ax.text(x, y, text, ha="center", va="center", fontsize=11, color="#1b1b1b", clip_on=True)
+        ax.text(x, y, text, ha="center", va="center", fontsize=FONT, color="#1b1b1b", clip_on=True)
 
     # Process groups: a line between processes; each row names its thread or process.
     processes = timeline.info.kind == "processes"
@@ -135,14 +146,14 @@ def plot_timeline(
     ids = [f"pid {ln.pid}" if processes else
            f"task on tid {ln.native_id}" if ln.kind == "task" else f"tid {ln.native_id}"
            for ln in lanes]  # fmt: skip
-    ax.set_yticklabels([f"{ln.name}\n{i}" for ln, i in zip(lanes, ids)], fontsize=11)
+    ax.set_yticklabels([f"{ln.name}\n{i}" for ln, i in zip(lanes, ids)], fontsize=FONT)
     for above, below in zip(lanes, lanes[1:]):
         if above.pid != below.pid:
             ax.axhline(rows[id(below)] + 0.5, color="#555555", linewidth=1.2)
     ax.set_ylim(-0.6, len(lanes) - 0.4)
     ax.set_xlim(lo, hi)
-    ax.set_xlabel("time since the start of the run (ms)", fontsize=12)
-    ax.tick_params(axis="x", labelsize=11)
+    ax.set_xlabel("time since the start of the run (ms)", fontsize=FONT)
+    ax.tick_params(axis="x", labelsize=FONT)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
 
@@ -154,22 +165,49 @@ def plot_timeline(
     second = f"Python {info.python} · {gil} · switch interval {info.switch_interval * 1000:g} ms"
     second += f" · {cores}"
     notes = "".join(f"\n{note}" for note in timeline.notes)  # e.g. a recording cut short
-    ax.set_title(f"{first}\n{second}{notes}", fontsize=13, loc="left")
+    ax.set_title(f"{first}\n{second}{notes}", fontsize=TITLE_FONT, loc="left")
 
     if legend:
-        names = LEGEND_GIL if info.gil_enabled else LEGEND_NO_GIL
-        if info.kind == "tasks":  # a step holds its thread, whatever it does with it
-            names = {**names, RUNNING: "running a step (has the thread)"}
-        handles = [Patch(facecolor=COLORS[st], label=names[st])
-                   for st in COLORS if (st, False) in seen or (st, True) in seen]  # fmt: skip
-        if any(inferred for _, inferred in seen):
-            handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///",
-                                 label="hatched: inferred, not seen"))  # fmt: skip
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=11,
-                  frameon=False)  # fmt: skip
+        add_legend(ax, seen, info.gil_enabled, tasks=info.kind == "tasks")
     if own_figure:
         plt.close(fig)  # the caller shows it (a notebook displays the returned figure once)
     return fig
+
+
+def figure_size(rows: int, legend_rows: int = 2) -> tuple[float, float]:
+    """(width, height) in inches for a timeline of ``rows`` lanes, title and legend included.
+
+    >>> figure_size(2)
+    (10.0, 3.2)
+    """
+    return WIDTH, round(1.5 + 0.55 * rows + 0.3 * legend_rows, 2)
+
+
+def seen_states(timeline: Timeline, window: tuple[float, float] | None = None) -> set:
+    """The (state, inferred) pairs of the spans drawn for ``timeline`` in ``window`` (ms)."""
+    lo, hi = window if window is not None else (0.0, timeline.wall_ms)
+    t0 = timeline.start
+    return {(s.state, s.inferred) for lane in timeline.lanes for s in lane.spans
+            if (s.end - t0) / 1e6 > lo and (s.start - t0) / 1e6 < hi}  # fmt: skip
+
+
+def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False):
+    """A legend of the states in ``seen`` ((state, inferred) pairs), under the time axis of
+    ``ax``, in two columns: the timeline above keeps the whole width of the figure."""
+    names = LEGEND_GIL if gil_enabled else LEGEND_NO_GIL
+    if tasks:  # a step of a generator or coroutine holds its thread, whatever it does
+        names = {**names, RUNNING: "running a step (has the thread)"}
+    handles = [Patch(facecolor=COLORS[st], label=names[st])
+               for st in COLORS if (st, False) in seen or (st, True) in seen]  # fmt: skip
+    if any(inferred for _, inferred in seen):
+        handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///",
+                             label="hatched: inferred, not seen"))  # fmt: skip
+    # Anchored in points below the axes' bottom edge (under the tick labels and the axis
+    # label), whatever the axes' height; constrained layout makes room for it.
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-2.9 * FONT, units="points")
+    return ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 0),
+                     bbox_transform=below, ncol=2, fontsize=FONT, frameon=False,
+                     borderaxespad=0, handlelength=1.6, columnspacing=1.5)  # fmt: skip
 
 
 def _merge_subpixel_gaps(y, x0, x1, eps):

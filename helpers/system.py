@@ -1,56 +1,113 @@
 """What this machine and this Python give us: usable cores, the GIL, the switch interval.
 
-``os.cpu_count()`` counts the cores the machine has, not the ones this program
-may use. Binder, containers and classroom machines often limit a program to
-fewer: by CPU affinity (the cores the OS lets the process run on) or by a
-cgroup CPU quota (a share of CPU time, e.g. "1 core's worth" on Binder).
+Three numbers, three different questions:
+
+- ``os.cpu_count()``: how many *logical CPUs* the machine has (hardware threads:
+  with hyper-threading, two per physical core), not how many this program may use.
+- usable cores: on how many of them this process can run *at the same instant*.
+  The OS limits that with CPU affinity (the CPUs a process may run on) and a
+  cgroup cpuset (the CPUs a container may run on). ``os.process_cpu_count()``
+  (Python 3.13+) gives the affinity count; ``usable_cores()`` also reads the cpuset.
+- a cgroup CPU quota (``cpu.max``, e.g. "1 core's worth" on Binder) limits CPU
+  *time* per period (100 ms usually), not simultaneity: two processes may run at
+  the same instant on two cores, use up the quota together, then both wait
+  (throttled) until the next period. It caps the speed-up, not the parallelism.
 
     >>> import helpers
     >>> helpers.usable_cores() >= 1
     True
+    >>> sorted(helpers.cores())
+    ['affinity', 'cgroup_quota', 'cpu_count', 'cpuset', 'usable']
 """
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import sys
 import sysconfig
 from pathlib import Path
 
+CGROUP = Path("/sys/fs/cgroup")
 
-def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
-    """The cgroup CPU quota in cores (e.g. 1.0), or None where there is none."""
-    try:  # cgroup v2: "max 100000" (no limit) or "100000 100000" (one core)
-        quota, period = (root / "cpu.max").read_text().split()
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:  # cgroup v1: a quota of -1 means no limit
-        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
-        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
-        return None if quota <= 0 else quota / period
-    except (OSError, ValueError):
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
         return None
 
 
-def cores(root: Path = Path("/sys/fs/cgroup")) -> dict:
-    """How many cores there are, and how many this process can really use.
+def _cgroup_quota(root: Path = CGROUP) -> float | None:
+    """The cgroup CPU quota in cores' worth of CPU time (e.g. 1.0), or None where there is none."""
+    try:  # cgroup v2: "max 100000" (no limit) or "100000 100000" (one core's worth)
+        quota, period = (_read(root / "cpu.max") or "").split()
+        return None if quota == "max" else int(quota) / int(period)
+    except ValueError:
+        pass
+    try:  # cgroup v1: a quota of -1 means no limit
+        quota = int(_read(root / "cpu" / "cpu.cfs_quota_us") or "")
+        period = int(_read(root / "cpu" / "cpu.cfs_period_us") or "")
+        return None if quota <= 0 else quota / period
+    except ValueError:
+        return None
 
-    Returns a dict: ``cpu_count`` (the machine), ``affinity`` (cores the OS lets
-    us run on), ``cgroup_quota`` (cores' worth of CPU time allowed, or None) and
-    ``usable`` (the smallest of these, at least 1).
+
+def parse_cpu_list(text: str) -> set[int]:
+    """The CPUs of a Linux CPU list such as ``"0-3,8"``.
+
+    >>> sorted(parse_cpu_list("0-2,5"))
+    [0, 1, 2, 5]
+    """
+    cpus: set[int] = set()
+    for part in text.strip().split(","):
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+def _cgroup_cpuset(root: Path = CGROUP) -> set[int] | None:
+    """The CPUs the cgroup cpuset lets this container run on, or None where there is none."""
+    for path in (root / "cpuset.cpus.effective",  # cgroup v2
+                 root / "cpuset" / "cpuset.effective_cpus",  # cgroup v1
+                 root / "cpuset" / "cpuset.cpus"):  # fmt: skip
+        text = _read(path)
+        if text:
+            try:
+                return parse_cpu_list(text) or None
+            except ValueError:
+                return None
+    return None
+
+
+def cores(root: Path = CGROUP) -> dict:
+    """How many CPUs there are, on how many this process can run at once, and its CPU quota.
+
+    Returns a dict:
+    ``cpu_count``    -- logical CPUs in the machine (``os.cpu_count()``);
+    ``affinity``     -- CPUs the OS lets this process run on (``os.sched_getaffinity``);
+    ``cpuset``       -- CPUs the cgroup cpuset allows, or None where there is none;
+    ``usable``       -- CPUs this process can run on at the same instant: the smallest
+                        of affinity and cpuset, at least 1 (what ``usable_cores()`` returns);
+    ``cgroup_quota`` -- cores' worth of CPU *time* per period the cgroup allows, or None.
+                        It does not lower ``usable``: it throttles, it does not serialize.
     """
     cpu_count = os.cpu_count() or 1
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpu_count
-    quota = _cgroup_quota(root)
-    usable = affinity if quota is None else min(affinity, max(1, math.floor(quota)))
-    return {"cpu_count": cpu_count, "affinity": affinity, "cgroup_quota": quota, "usable": usable}
+    cpuset = _cgroup_cpuset(root)
+    usable = max(1, min(affinity, len(cpuset) if cpuset else affinity))
+    return {"cpu_count": cpu_count, "affinity": affinity,
+            "cpuset": len(cpuset) if cpuset else None, "usable": usable,
+            "cgroup_quota": _cgroup_quota(root)}  # fmt: skip
 
 
 def usable_cores() -> int:
-    """The number of cores this process can run on at the same instant."""
+    """On how many cores this process can run at the same instant (affinity and cpuset).
+
+    A CPU quota does not lower it: see ``cores()["cgroup_quota"]``.
+    """
     return cores()["usable"]
 
 
@@ -60,7 +117,12 @@ def free_threaded_build() -> bool:
 
 
 def gil_enabled() -> bool:
-    """Is the GIL on right now? Always True before 3.13; a free-threaded build may turn it on."""
+    """Is the GIL on right now? This, not the build, is what counts.
+
+    Always True before 3.13. A free-threaded build (3.13t, 3.14t) starts without
+    it, but turns it back on when it imports an extension module that does not
+    declare it can run without the GIL (or when PYTHON_GIL=1 is set).
+    """
     is_enabled = getattr(sys, "_is_gil_enabled", None)
     return True if is_enabled is None else bool(is_enabled())
 

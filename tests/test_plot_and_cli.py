@@ -65,3 +65,35 @@ def test_cli_explains_bad_input(tmp_path):
 def test_cli_shows_cores(tmp_path):
     out = run_cli("cores", cwd=tmp_path)
     assert out.returncode == 0 and "usable" in out.stdout
+
+
+def test_plot_is_readable_on_a_projector(no_leftovers):
+    """A notebook shows figures at 100 dpi and shrinks those wider than its output area
+    (about 1,080 px in JupyterLab at 1280 px): no wider than 1,000 px, text at least 11 pt."""
+    from matplotlib.text import Text
+
+    from helpers import gantt
+
+    tl = helpers.run_threads([w.cpu(0.05), w.sleep(0.05)])
+    fig = tl.plot()
+    assert fig.get_size_inches()[0] * 100 <= 1000
+    texts = [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    assert texts and min(t.get_fontsize() for t in texts) >= 11
+    fig.canvas.draw()  # the legend sits under the time axis, not beside the timeline
+    ax = fig.axes[0]
+    legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.y1 < axes.y0 and legend.x1 <= fig.bbox.x1
+    assert gantt.figure_size(2)[0] == gantt.WIDTH
+
+
+def test_compare_reads_concurrency_and_parallelism_and_stacks_timelines(no_leftovers):
+    from helpers import compare
+
+    tl = helpers.run_threads([w.cpu(0.05), w.sleep(0.05)])
+    assert compare.concurrent(tl)
+    assert compare.parallel_ms(tl) == 0.0  # a sleeping thread is not executing
+    fig = compare.stacked([tl, tl], ["first", "second"])
+    assert len(fig.axes) == 2 and fig.axes[0].get_xlim() == fig.axes[1].get_xlim()
+    assert fig.axes[0].get_legend() is None and fig.axes[1].get_legend() is not None
+    with pytest.raises(ValueError, match="one title per timeline"):
+        compare.stacked([tl], ["a", "b"])

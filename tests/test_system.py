@@ -1,4 +1,4 @@
-"""Usable cores (affinity and the cgroup quota) and the GIL's state."""
+"""Usable cores (affinity and cpuset), the cgroup CPU quota reported apart, and the GIL's state."""
 
 from __future__ import annotations
 
@@ -11,28 +11,68 @@ import helpers
 from helpers import system
 
 
+def make_cgroup(root, files: dict[str, str]) -> None:
+    """Made-up cgroup files under ``root``, as the kernel would show them."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
 @pytest.mark.parametrize(
     "files, quota",
     [
         ({"cpu.max": "max 100000\n"}, None),  # cgroup v2, no limit
         ({"cpu.max": "100000 100000\n"}, 1.0),  # one core's worth (Binder)
         ({"cpu.max": "150000 100000\n"}, 1.5),
+        ({"cpu.max": "50000 100000\n"}, 0.5),
         ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),  # v1
         ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 0.5),
+        ({"cpu.max": "garbage\n"}, None),
         ({}, None),  # no cgroup files at all
     ],
 )
-def test_cgroup_quota(tmp_path, files, quota):
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+def test_a_quota_is_reported_but_does_not_lower_the_usable_cores(tmp_path, files, quota):
+    """A quota limits CPU time per period, not how many threads run at the same instant."""
+    make_cgroup(tmp_path, files)
     c = system.cores(tmp_path)
     assert c["cgroup_quota"] == quota
-    if quota is not None:
-        assert c["usable"] == max(1, min(c["affinity"], int(quota)))
-    else:
-        assert c["usable"] == c["affinity"]
-    assert c["usable"] >= 1
+    assert c["cpuset"] is None
+    assert c["usable"] == c["affinity"] >= 1
+
+
+@pytest.mark.parametrize(
+    "files, cpus",
+    [
+        ({"cpuset.cpus.effective": "0\n"}, 1),  # cgroup v2
+        ({"cpuset.cpus.effective": "0-1\n"}, 2),
+        ({"cpuset.cpus.effective": "0-3,8,10-11\n"}, 7),
+        ({"cpuset/cpuset.effective_cpus": "0\n"}, 1),  # cgroup v1
+        ({"cpuset/cpuset.cpus": "1\n"}, 1),  # v1, older kernels
+        ({"cpuset.cpus.effective": "\n"}, None),  # empty: no limit to read
+        ({"cpuset.cpus.effective": "zero\n"}, None),
+    ],
+)
+def test_a_cpuset_limits_the_usable_cores(tmp_path, files, cpus):
+    make_cgroup(tmp_path, {**files, "cpu.max": "100000 100000\n"})
+    c = system.cores(tmp_path)
+    assert c["cpuset"] == cpus
+    assert c["usable"] == (c["affinity"] if cpus is None else max(1, min(c["affinity"], cpus)))
+    assert c["cgroup_quota"] == 1.0  # reported beside it, whatever the cpuset says
+
+
+def test_parse_cpu_list():
+    assert system.parse_cpu_list("0") == {0}
+    assert system.parse_cpu_list("0-2,5,7-8\n") == {0, 1, 2, 5, 7, 8}
+    with pytest.raises(ValueError):
+        system.parse_cpu_list("a-b")
+
+
+def test_cores_on_this_machine():
+    c = helpers.cores()
+    assert 1 <= c["usable"] <= c["affinity"] <= c["cpu_count"]
+    assert helpers.usable_cores() == c["usable"]
+    if hasattr(os, "process_cpu_count"):  # 3.13+: the CPUs this process may use (affinity)
+        assert os.process_cpu_count() == c["affinity"]
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity")
