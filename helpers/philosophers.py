@@ -42,7 +42,7 @@ from .recorder import current_lane
 from .states import BLOCKED
 
 STRATEGIES = ("naive", "waiter", "ordered")
-THINKING, HUNGRY, EATING, GAVE_UP, DONE = "thinking", "hungry", "eating", "gave up", "left"
+THINKING, HUNGRY, EATING, GAVE_UP, DONE = "thinking", "hungry", "eating", "gave up", "done"
 
 Order = Callable[[int, int], "tuple[int, int]"]
 
@@ -160,9 +160,12 @@ class Table:
         """The life of philosopher ``i``: think, get hungry, take forks, eat, repeat."""
         rng = random.Random(self.seed * 1000 + i)
         first, second = (self.forks[k] for k in self.order(i))
+        hungry = True  # dinner starts: everybody sits down hungry
         while not self.stop.is_set() and time.monotonic() < until:
-            self.state[i] = THINKING
-            self._spend("thinking", rng.uniform(0, 2 * self.think_s))
+            if not hungry:
+                self.state[i] = THINKING
+                self._spend("thinking", rng.uniform(0, 2 * self.think_s))
+            hungry = False
             self.state[i] = HUNGRY
             held: list = []
             try:
@@ -298,6 +301,86 @@ def plot_meals(results: list[Result]):
     return fig
 
 
+def order_cycle(order: Order, n: int = 5) -> list[int]:
+    """Forks that can form a circle of waits when philosopher ``i`` takes its forks in the
+    order ``order(i, n)``: holding ``first`` and waiting for ``second`` makes an arrow
+    first -> second; a circle of arrows is a deadlock waiting to happen. [] if none.
+
+        >>> order_cycle(naive_order)
+        [0, 1, 2, 3, 4, 0]
+        >>> order_cycle(ordered)
+        []
+    """
+    arrows: dict[int, list[int]] = {}
+    for i in range(n):
+        first, second = order(i, n)
+        arrows.setdefault(first, []).append(second)
+
+    def walk(fork: int, path: list[int]) -> list[int]:
+        if fork in path:
+            return path[path.index(fork):] + [fork]
+        for nxt in arrows.get(fork, []):
+            found = walk(nxt, path + [fork])
+            if found:
+                return found
+        return []
+
+    for start in range(n):
+        found = walk(start, [])
+        if found:
+            return found
+    return []
+
+
+DINNER_COLORS = {"thinking": "#74add1", "waiting": "#f4a11d", "holds one fork": "#fee090",
+                 "eating": "#1a9850"}  # fmt: skip
+
+
+def plot_dinner(timeline, title: str = "The philosophers, as recorded"):
+    """One lane per philosopher, coloured by what its recorded spans say (thinking, waiting
+    for a fork or the waiter, eating), and below it how many ate at each instant."""
+    import matplotlib.pyplot as plt
+
+    lanes = [ln for ln in timeline.lanes if ln.name.startswith("philosopher-")]
+    fig, (ax, count) = plt.subplots(2, 1, figsize=(12, 1.2 + 0.5 * len(lanes) + 1.6),
+                                    sharex=True, height_ratios=[len(lanes), 2],
+                                    layout="constrained")  # fmt: skip
+    t0 = timeline.start
+    for row, lane in enumerate(lanes):
+        y = len(lanes) - 1 - row
+        for s in lane.spans:
+            kind = ("eating" if s.label == "eating" else "thinking" if s.label == "thinking"
+                    else "waiting" if s.label.startswith("waiting for")
+                    else "holds one fork" if s.label.startswith("has fork") else None)
+            if kind:
+                ax.broken_barh([((s.start - t0) / 1e6, s.duration / 1e6)], (y - 0.38, 0.76),
+                               color=DINNER_COLORS[kind])  # fmt: skip
+    ax.set_yticks(range(len(lanes)), [ln.name for ln in reversed(lanes)])
+    ax.set_title(title, loc="left")
+    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c, label=k)
+                       for k, c in DINNER_COLORS.items()],
+              loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)  # fmt: skip
+    steps = sorted([(s.start, 1) for s in eating_spans(timeline)] +
+                   [(s.end, -1) for s in eating_spans(timeline)])  # fmt: skip
+    xs, ys, now = [0.0], [0], 0
+    for t, step in steps:
+        now += step
+        xs.append((t - t0) / 1e6)
+        ys.append(now)
+    xs.append(timeline.wall_ms)
+    ys.append(now)
+    count.step(xs, ys, where="post", color=DINNER_COLORS["eating"])
+    count.axhline(len(lanes) // 2, color="#d73027", linestyle="--", linewidth=1)
+    count.set_ylim(0, len(lanes) // 2 + 1.2)
+    count.set_ylabel("eating")
+    count.set_xlabel("time since the start of the run (ms)")
+    count.text(timeline.wall_ms, len(lanes) // 2 + 0.1,
+               f"{len(lanes)} forks: at most {len(lanes) // 2} can eat at once ", ha="right",
+               va="bottom", color="#d73027")  # fmt: skip
+    plt.close(fig)
+    return fig
+
+
 # --- the animated table ----------------------------------------------------------------
 
 COLORS = {THINKING: "#74add1", HUNGRY: "#f4a11d", EATING: "#1a9850", GAVE_UP: "#d73027",
@@ -401,7 +484,7 @@ def table_widget(strategy: str = "waiter", speed: float = 1.0, seconds: float = 
     def make() -> Table:
         s = pace.value
         return Table(strategy=picker.value, think_s=0.3 / s, eat_s=0.3 / s,
-                     pause_s=0.15 / s if picker.value == "naive" else 0.0,
+                     pause_s=0.5 / s if picker.value == "naive" else 0.0,
                      patience_s=max(0.5, 1.5 / s))  # fmt: skip
 
     def show(svg: str) -> None:
