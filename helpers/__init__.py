@@ -30,6 +30,9 @@ The states a thread can be in (helpers.states): RUNNING, WAITING_GIL,
 WAITING_CPU, BLOCKED, C_CALL, C_CALL_NO_GIL, STARTING, FINISHED; a generator or
 coroutine (helpers.recording_steps, helpers.record_tasks) is RUNNING or AWAITING.
 
+Locks that show on the timeline who waits for whom: helpers.Lock("a"),
+helpers.Semaphore(4, "waiter"); helpers.find_deadlock() names a circular wait.
+
 Workloads (each "about `seconds` long when run alone"): w.cpu, w.sleep, w.io,
 w.c_call_holds_gil (sum over a range), w.c_call_releases_gil (hashlib), w.lock_wait.
 Any function that takes no arguments is a task too; it is recorded automatically.
@@ -38,10 +41,14 @@ Modules, in the order the data flows: workloads and recorder (heartbeats),
 auto (recording any code), threads and processes (running), steps
 (generators and coroutines taking turns on one thread), rules and
 inference (heartbeats to states), timeline (the data), gantt (the picture),
-export (Chrome Trace), system (cores, GIL), widgets (controls for notebooks).
+export (Chrome Trace), system (cores, GIL), widgets (controls for notebooks),
+compare and measure (small measurements the notebooks make), locks (locks that
+say who holds them, and deadlock found as a cycle), philosophers (the dining
+philosophers' table).
 """
 
-from . import workloads
+from . import locks, workloads
+from .locks import Lock, LockTimeout, Semaphore, find_deadlock
 from .processes import run_processes
 from .runner import MAX_PROCESSES, MAX_THREADS, TaskError
 from .states import (
@@ -71,9 +78,9 @@ def plot(timeline: Timeline, **kwargs):
 
 __all__ = [
     "AWAITING", "BLOCKED", "C_CALL", "C_CALL_NO_GIL", "FINISHED", "MAX_PROCESSES", "MAX_THREADS",
-    "RUNNING", "STARTING", "STATES", "WAITING_CPU", "WAITING_GIL", "Lane", "LaneStats",
-    "Recording", "Span", "StepRecording", "TaskError", "ThreadRun", "Timeline", "cores",
-    "free_threaded_build", "gil_enabled", "overlap_ms", "plot", "python_info", "record_tasks",
-    "recording", "recording_steps", "run_processes", "run_threads", "start_threads",
-    "usable_cores", "workloads",
+    "RUNNING", "STARTING", "STATES", "WAITING_CPU", "WAITING_GIL", "Lane", "LaneStats", "Lock",
+    "LockTimeout", "Recording", "Semaphore", "Span", "StepRecording", "TaskError", "ThreadRun",
+    "Timeline", "cores", "find_deadlock", "free_threaded_build", "gil_enabled", "locks",
+    "overlap_ms", "plot", "python_info", "record_tasks", "recording", "recording_steps",
+    "run_processes", "run_threads", "start_threads", "usable_cores", "workloads",
 ]  # fmt: skip

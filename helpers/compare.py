@@ -55,7 +55,9 @@ def stacked(timelines: Sequence[Timeline], titles: Sequence[str]):
     """Timelines one above the other on one time axis, each titled with its wall time;
     one legend under them all. Returns the matplotlib Figure.
 
-        >>> fig = stacked([one_after_another, overlapping], ["In turn", "In threads"])
+        >>> in_turn = helpers.run_threads([w.sleep(0.02)])
+        >>> together = helpers.run_threads([w.sleep(0.01), w.sleep(0.01)])
+        >>> fig = stacked([in_turn, together], ["In turn", "In threads"])
     """
     import matplotlib.pyplot as plt
 
