@@ -70,6 +70,7 @@ from types import (
 )
 
 from .recorder import C_CALL_UNKNOWN, LaneRecorder
+from .rules import COMPUTED_SHARE
 
 USES_MONITORING = sys.version_info >= (3, 12)
 
@@ -199,7 +200,7 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
     Otherwise the thread's CPU clock, read now, still gives a lower bound: the CPU
     used since the last reading, less the wall time before the call began (no
     thread uses more CPU than wall time). Kept when it proves that the call
-    computed for at least half its length (hashlib, the first time); else -1.
+    computed (helpers.rules.COMPUTED_SHARE; hashlib, the first time); else -1.
     """
     cpu_now = _thread_time()
     if cpu_start >= 0:
@@ -207,7 +208,7 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
     else:
         seen_at, seen_cpu = lane.cpu_seen
         at_least = cpu_now - seen_cpu - max(0, start - seen_at)
-        cpu = at_least if at_least >= (end - start) / 2 else -1
+        cpu = at_least if at_least >= COMPUTED_SHARE * (end - start) else -1
     lane.cpu_seen = (end, cpu_now)
     lane.marks.append((start, end, C_CALL_UNKNOWN, c_label(func), cpu))
     if wanted != _YES:  # learn it, or keep it on probation for PROBES more calls

@@ -19,6 +19,7 @@ import numpy as np
 
 from .recorder import LaneRecord
 from .rules import (
+    COMPUTED_SHARE,
     MERGE_GAP_NS,
     RELEASES_GIL,
     merge_adjacent,
@@ -135,7 +136,7 @@ class _Process:
     def _kept_gil(self, mark, lane):
         """An automatic C call that a ready thread waited through kept the GIL (rule 4)."""
         start, end, kind, label, cpu = mark
-        if not self.gil or kind != C_CALL_AUTO or 0 <= cpu < (end - start) / 2:
+        if not self.gil or kind != C_CALL_AUTO or 0 <= cpu < COMPUTED_SHARE * (end - start):
             return mark
         lo = int(np.searchsorted(self.t, start, side="right"))
         hi = int(np.searchsorted(self.t, end, side="left"))
@@ -257,7 +258,7 @@ class _Process:
     def _decide_c_call(self, mark, lane, others_silent: _Intervals) -> tuple[str, bool]:
         """Rule 6, for the whole call."""
         start, end, _, label, cpu = mark
-        computed = cpu >= (end - start) / 2
+        computed = cpu >= COMPUTED_SHARE * (end - start)
         released = C_CALL_NO_GIL if computed else BLOCKED
         lo, hi = np.searchsorted(self.t, [start, end], side="right")
         inside = self.ln[lo:hi][self.t[lo:hi] < end]  # heartbeats strictly inside the call

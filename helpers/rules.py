@@ -32,8 +32,8 @@ The rules, for the threads of one process:
     blocked, a C call (holding the GIL), a C call with the GIL released.
 6.  An automatically recorded long C call is decided from evidence, as a
     whole (a C function releases the GIL for all of its work, or not at all):
-    - it computed (its CPU time is at least half its length) or it waited
-      (blocked); where its CPU time was not measured, a call that released
+    - it computed (its CPU time is at least COMPUTED_SHARE of its length) or
+      it waited (blocked); where its CPU time was not measured, a call that released
       the GIL is read as a wait (the common case: sleep, I/O, a lock), one
       that nobody can tell about as a computation;
     - if another thread of the process took a heartbeat during it, it
@@ -92,6 +92,11 @@ from .timeline import Lane, RunInfo, Span, Timeline
 
 MERGE_GAP_NS = 200_000  # heartbeats closer than this belong to one running span
 RELEASES_GIL = (BLOCKED, C_CALL_NO_GIL)  # regions whose first heartbeat ends a slice
+# A C call that used at least this share of a core over its length computed; one that used
+# less waited. Waits (sleep, I/O, a lock) use almost none (0.2-2% measured here), and a
+# computation gets at least this much of a core even on a busy machine (46% seen at load 3.5
+# on 2 cores), so the line sits well between them.
+COMPUTED_SHARE = 0.2
 
 
 def split_at_callbacks(record: LaneRecord) -> list[Mark]:
@@ -202,7 +207,7 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
     for i, r in enumerate(records):
         ms = []
         for s, e, kind, label, cpu in sorted(split_at_callbacks(r)):
-            waited = 0 <= cpu < (e - s) / 2  # its CPU time says it waited
+            waited = 0 <= cpu < COMPUTED_SHARE * (e - s)  # its CPU time says it waited
             if gil and kind == C_CALL_AUTO and not waited:
                 inside = [(t, j) for t, j in events if j != i and s < t < e]
                 if inside and inside[0][0] - s > max(gap, hold_ns):
@@ -338,7 +343,7 @@ def decide_c_call(mark, lane, events, others_silent, gil) -> tuple[str, bool]:
     Decided for the whole call: a C function releases the GIL for all of its work.
     """
     start, end, _, label, cpu = mark
-    computed = cpu >= (end - start) / 2  # unmeasured (-1): read as a wait when released
+    computed = cpu >= COMPUTED_SHARE * (end - start)  # unmeasured (-1): as a wait if released
     unmeasured = cpu < 0
     released = C_CALL_NO_GIL if computed else BLOCKED
     if not gil or any(start < t < end for t, j in events if j != lane):

@@ -44,7 +44,7 @@ def random_lane(rng: random.Random, name: str, pid: int, tid: int) -> LaneRecord
             length = rng.choice([rng.randrange(10, 3000), 200]) * US
             cpu = -1
             if region == C_CALL_AUTO:  # measured or not; waited, half and half, or computed
-                cpu = rng.choice([-1, 0, length // 3, length // 2, length])
+                cpu = rng.choice([-1, 0, length // 10, length // 5, length // 2, length])
             beats.append(t)
             marks.append((t, t + length, region, f"{region}@{t}", cpu))
             if region != C_CALL_AUTO and rng.random() < 0.2:  # an automatic C call inside it
