@@ -141,7 +141,9 @@ def _sleep(delay: float, name: str) -> None:
         return
     from .states import BLOCKED
 
-    with lane.region(BLOCKED, f"fuzz pause at {name!r}", delay):
+    # No expected length: a sleep overruns it, and the region must hold the whole sleep
+    # for its label to win over the automatic recording's "time.sleep".
+    with lane.region(BLOCKED, f"fuzz pause at {name!r}"):
         time.sleep(delay)
 
 

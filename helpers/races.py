@@ -132,10 +132,12 @@ def plot_stale_writes(timeline: Timeline, stale_writes: list[tuple[int, str, int
     rows = {lane.name: len(timeline.lanes) - 1 - i for i, lane in enumerate(timeline.lanes)}
     marks = [((t - timeline.start) / 1e6, rows[name] + 0.42, wiped)
              for t, name, wiped in stale_writes if name in rows]  # fmt: skip
+    label = "a stale write (number: updates it wiped out)"
     ax.plot([x for x, _, _ in marks], [y for _, y, _ in marks], linestyle="none", marker="v",
-            color="black", markersize=10, label="a stale write: updates wiped out")  # fmt: skip
+            color="black", markersize=10, label=label)  # fmt: skip
     for x, y, wiped in marks[:30]:
-        ax.text(x, y + 0.1, f" {wiped:,}", fontsize=10, va="bottom", clip_on=True)
+        if wiped > 0:  # < 0: the counter had gone back (someone else's stale write) meanwhile
+            ax.text(x, y + 0.1, f" {wiped:,}", fontsize=10, va="bottom", clip_on=True)
     legend = ax.get_legend()
     if legend is not None:
         handles, _ = ax.get_legend_handles_labels()
