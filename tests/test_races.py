@@ -1,0 +1,37 @@
+"""The race explorer's plumbing: a call between read and write loses updates, a lock none."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import races
+
+
+def test_a_call_between_read_and_write_loses_updates(no_leftovers):
+    run = races.race(threads=4, iterations=50_000, call_between=True)
+    assert run.lost > 0 and run.stale_writes
+    assert run.expected == 200_000 and run.counter == run.expected - run.lost
+
+
+def test_a_lock_loses_none(no_leftovers):
+    run = races.race(threads=4, iterations=20_000, call_between=True, use_lock=True)
+    assert run.lost == 0 and not run.stale_writes
+
+
+def test_recorded_and_plotted(no_leftovers):
+    run = races.race(threads=2, iterations=5_000, call_between=True, record=True)
+    names = [lane.name for lane in run.timeline.lanes]
+    assert names[1:] == ["adder-1", "adder-2"]
+    fig = races.plot_stale_writes(run.timeline, run.stale_writes, title="t")
+    assert fig.axes
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="threads"):
+        races.race(threads=0)
+    with pytest.raises(ValueError, match="iterations"):
+        races.race(iterations=-5)
+    with pytest.raises(ValueError, match="timeout"):
+        races.race(timeout=0)
+    with pytest.raises(ValueError, match="record"):
+        races.plot_stale_writes(None, [])
