@@ -32,6 +32,8 @@ coroutine (helpers.recording_steps, helpers.record_tasks) is RUNNING or AWAITING
 
 Locks that show on the timeline who waits for whom: helpers.Lock("a"),
 helpers.Semaphore(4, "waiter"); helpers.find_deadlock() names a circular wait.
+Fuzzing: helpers.fuzz_point("checked") marks where a pause may go, and
+helpers.fuzz.run(test, runs=100, seed=1) makes rare interleavings common.
 
 Workloads (each "about `seconds` long when run alone"): w.cpu, w.sleep, w.io,
 w.c_call_holds_gil (sum over a range), w.c_call_releases_gil (hashlib), w.lock_wait.
@@ -42,12 +44,14 @@ auto (recording any code), threads and processes (running), steps
 (generators and coroutines taking turns on one thread), rules and
 inference (heartbeats to states), timeline (the data), gantt (the picture),
 export (Chrome Trace), system (cores, GIL), widgets (controls for notebooks),
-compare and measure (small measurements the notebooks make), locks (locks that
+compare and measure (small measurements the notebooks make), fuzz and races
+(fuzzing, and the race explorer's plumbing), locks (locks that
 say who holds them, and deadlock found as a cycle), philosophers (the dining
 philosophers' table).
 """
 
-from . import locks, workloads
+from . import fuzz, locks, races, workloads
+from .fuzz import point as fuzz_point
 from .locks import Lock, LockTimeout, Semaphore, find_deadlock
 from .processes import run_processes
 from .runner import MAX_PROCESSES, MAX_THREADS, TaskError
@@ -80,7 +84,8 @@ __all__ = [
     "AWAITING", "BLOCKED", "C_CALL", "C_CALL_NO_GIL", "FINISHED", "MAX_PROCESSES", "MAX_THREADS",
     "RUNNING", "STARTING", "STATES", "WAITING_CPU", "WAITING_GIL", "Lane", "LaneStats", "Lock",
     "LockTimeout", "Recording", "Semaphore", "Span", "StepRecording", "TaskError", "ThreadRun",
-    "Timeline", "cores", "find_deadlock", "free_threaded_build", "gil_enabled", "locks",
+    "Timeline", "cores", "find_deadlock", "free_threaded_build", "fuzz", "fuzz_point",
+    "gil_enabled", "locks",
     "overlap_ms", "plot", "python_info", "record_tasks", "recording", "recording_steps",
-    "run_processes", "run_threads", "start_threads", "usable_cores", "workloads",
+    "races", "run_processes", "run_threads", "start_threads", "usable_cores", "workloads",
 ]  # fmt: skip
