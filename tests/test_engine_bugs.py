@@ -91,7 +91,10 @@ def fib(n):
 def fib_loop():
     deadline = time.perf_counter() + 0.3
     while time.perf_counter() < deadline:
-        fib(18)
+        fib(15)
+        x = 0
+        for i in range(20_000):  # about a millisecond with no call: nothing is recorded
+            x += i
 
 
 def test_two_automatically_recorded_threads_never_run_at_once():
