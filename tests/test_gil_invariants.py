@@ -103,10 +103,15 @@ def test_a_sleeper_next_to_cpu_threads_waits_for_the_gil_after_waking(realtime):
     assert between and {s.state for s in between} <= {helpers.WAITING_GIL, helpers.WAITING_CPU}
     assert any(s.state == helpers.WAITING_GIL for s in between)
     late_ms = (spans[j].start - spans[i].end) / 1e6
-    print(f"the sleeper woke {late_ms:.2f} ms late")
-    # A woken thread asks for the GIL and gets it within a few switch intervals
-    # (5 ms each): it waits its turn behind the two CPU threads, not forever.
-    assert late_ms < 12 * 5
+    waited = [s for s in between if s.state == helpers.WAITING_GIL]
+    others = tl.spans(helpers.RUNNING, lane="cpu-1") + tl.spans(helpers.RUNNING, lane="cpu-2")
+    ran_meanwhile = overlap_ns(waited, others) / sum(s.duration for s in waited)
+    print(f"the sleeper woke {late_ms:.2f} ms late; the CPU threads ran during "
+          f"{ran_meanwhile:.0%} of its wait for the GIL")
+    # The GIL promises no fairness: a woken thread can lose the handoff to the other
+    # CPU thread again and again (137 ms seen here). What must hold: while it waited
+    # for the GIL, the CPU threads were seen running Python, most of the time.
+    assert ran_meanwhile > 0.5
 
 
 def test_no_other_thread_runs_during_a_c_call_that_keeps_the_gil():
