@@ -42,7 +42,8 @@ def test_processes_run_under_every_start_method(start_method):
     pids = {lane.pid for lane in tl.lanes}
     assert len(pids) == 2 and os.getpid() not in pids
     cpu, sleep = tl.stats()
-    assert cpu.running_ms > 50 and sleep.blocked_ms > 50
+    # Against the OS's CPU clock, not the calibration (which a busy machine can skew):
+    assert cpu.running_ms > 0.8 * cpu.cpu_ms > 0 and sleep.blocked_ms > 50
     assert sleep.cpu_ms < 0.1 * sleep.blocked_ms  # the OS agrees: it used no core meanwhile
 
 
