@@ -25,7 +25,7 @@ What is recorded, into the thread's LaneRecorder (helpers.recorder):
   thread's first few calls (at most MAX_SKIP) may go unrecorded.
 * C calls: a heartbeat when a C function is called and when it returns, always
   (the timeline pairs them). A call longer than ``MIN_C_CALL_NS`` is also kept
-  as a marked region ``(start, end, C_CALL_UNKNOWN, label, cpu_ns)``, where
+  as a marked region ``(start, end, C_CALL_AUTO, label, cpu_ns)``, where
   ``label`` names the function with its module ("time.sleep",
   "hashlib.HASH.update", "str.join") and ``cpu_ns`` is the CPU time the thread
   used during the call, or -1 when it was not measured (see ``SAMPLE_CPU``).
@@ -69,8 +69,9 @@ from types import (
     WrapperDescriptorType,
 )
 
-from .recorder import C_CALL_UNKNOWN, LaneRecorder
+from .recorder import LaneRecorder
 from .rules import COMPUTED_SHARE
+from .states import C_CALL_AUTO
 
 USES_MONITORING = sys.version_info >= (3, 12)
 
@@ -210,7 +211,7 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
         at_least = cpu_now - seen_cpu - max(0, start - seen_at)
         cpu = at_least if at_least >= COMPUTED_SHARE * (end - start) else -1
     lane.cpu_seen = (end, cpu_now)
-    lane.marks.append((start, end, C_CALL_UNKNOWN, c_label(func), cpu))
+    lane.marks.append((start, end, C_CALL_AUTO, c_label(func), cpu))
     if wanted != _YES:  # learn it, or keep it on probation for PROBES more calls
         name = _qualname(func)
         SAMPLE_CPU.add(name)

@@ -38,11 +38,10 @@ from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .states import BLOCKED, C_CALL, C_CALL_AUTO, C_CALL_NO_GIL, REGION_KINDS
+from .states import BLOCKED, C_CALL, C_CALL_NO_GIL, REGION_KINDS
 
 now = time.perf_counter_ns  # CLOCK_MONOTONIC on Linux: the same clock in every process
 
-C_CALL_UNKNOWN = C_CALL_AUTO  # the kind automatic recording gives a long C call
 __all__ = ["BLOCKED", "C_CALL", "C_CALL_NO_GIL", "Control", "LaneRecord", "LaneRecorder", "Stopped",
            "current_lane"]
 

@@ -15,7 +15,8 @@ import time
 import pytest
 
 from helpers import auto
-from helpers.recorder import C_CALL_UNKNOWN, LaneRecorder, Stopped
+from helpers.recorder import LaneRecorder, Stopped
+from helpers.states import C_CALL_AUTO
 
 
 def fib(n: int) -> int:
@@ -86,7 +87,7 @@ def test_a_sleep_is_marked_with_its_name_and_little_cpu_time():
     lane = record(lambda: time.sleep(0.05))
     (mark,) = [m for m in lane.marks if m[3] == "time.sleep"]
     start, end, kind, label, cpu_ns = mark
-    assert kind == C_CALL_UNKNOWN
+    assert kind == C_CALL_AUTO
     assert end - start >= 45_000_000
     assert 0 <= cpu_ns < (end - start) / 10
 
