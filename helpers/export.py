@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 import platform
 from dataclasses import asdict
+from pathlib import Path
 
 from .timeline import Lane, RunInfo, Span, Timeline
 
 FORMAT = "helpers-timeline-1"  # what otherData["format"] says, to recognise our own traces
+TASK_TID_BASE = 1 << 40  # row ids for tasks: above any real thread id
 
 
 def to_chrome_trace(timeline: Timeline) -> dict:
@@ -33,20 +35,23 @@ def to_chrome_trace(timeline: Timeline) -> dict:
         first = next(lane for lane in timeline.lanes if lane.pid == pid)
         events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
                        "args": {"name": first.process_name}})  # fmt: skip
-    for lane in timeline.lanes:
-        events.append({"ph": "M", "name": "thread_name", "pid": lane.pid, "tid": lane.native_id,
-                       "args": {"name": lane.name}})  # fmt: skip
+    for i, lane in enumerate(timeline.lanes):
+        tid, name = lane.native_id, lane.name
+        if lane.kind == "task":  # tasks share their thread: give each a row of its own
+            tid, name = TASK_TID_BASE + i, f"{lane.name} (task on thread {lane.native_id})"
+        events.append({"ph": "M", "name": "thread_name", "pid": lane.pid, "tid": tid,
+                       "args": {"name": name}})  # fmt: skip
         for span in lane.spans:
             events.append({
                 "ph": "X",
                 "name": span.state,  # the names of helpers.states, e.g. "C call, GIL released"
                 "cat": "gil",
                 "pid": lane.pid,
-                "tid": lane.native_id,
+                "tid": tid,
                 "ts": span.start / 1000,  # microseconds
                 "dur": span.duration / 1000,
                 "args": {"label": span.label, "inferred": span.inferred,
-                         "start_ns": span.start, "end_ns": span.end},
+                         "start_ns": span.start, "end_ns": span.end, "lane": i},
             })  # fmt: skip
     lanes = [{"name": ln.name, "pid": ln.pid, "tid": ln.native_id, "process_name": ln.process_name,
               "cpu_ns": ln.cpu_ns, "auto": ln.auto, "kind": ln.kind,
@@ -58,7 +63,8 @@ def to_chrome_trace(timeline: Timeline) -> dict:
         "otherData": {
             "format": FORMAT, "clock": "perf_counter (CLOCK_MONOTONIC on Linux)",
             "start_ns": timeline.start, "end_ns": timeline.end, "notes": list(timeline.notes),
-            "recorded_on": f"{platform.node()} ({platform.platform()})", "lanes": lanes,
+            "recorded_on": f"{platform.node()}, {platform.system()} {platform.machine()}",
+            "lanes": lanes,
             **asdict(timeline.info),
         },
     }  # fmt: skip
@@ -77,20 +83,20 @@ def from_chrome_trace(trace: dict, source: str = "") -> Timeline:
         raise ValueError(f"{source or 'this trace'} was not saved by helpers (Timeline.save_trace)"
                          ": only those can be loaded back into a Timeline")  # fmt: skip
     info = RunInfo(**{k: other[k] for k in RunInfo.__dataclass_fields__})
-    spans: dict[tuple[int, int], list[Span]] = {}
+    spans: dict[int, list[Span]] = {}  # lane number -> its spans
     for e in trace["traceEvents"]:
         if e.get("ph") == "X":
             a = e["args"]
-            spans.setdefault((e["pid"], e["tid"]), []).append(
+            spans.setdefault(a["lane"], []).append(
                 Span(a["start_ns"], a["end_ns"], e["name"], a["label"], a["inferred"]))
     lanes = tuple(
         Lane(name=x["name"], pid=x["pid"], native_id=x["tid"], process_name=x["process_name"],
-             spans=tuple(sorted(spans.get((x["pid"], x["tid"]), []), key=lambda s: s.start)),
+             spans=tuple(sorted(spans.get(i, []), key=lambda s: s.start)),
              slices=tuple(tuple(s) for s in x["slices"]), cpu_ns=x["cpu_ns"], auto=x["auto"],
              kind=x["kind"])
-        for x in other["lanes"])  # fmt: skip
+        for i, x in enumerate(other["lanes"]))  # fmt: skip
     where = f"Recorded on {other['recorded_on']}, Python {info.python}"
-    notes = (*other["notes"], where + (f" (loaded from {source})" if source else ""))
+    notes = (*other["notes"], where + (f" ({Path(source).name})" if source else ""))
     return Timeline(lanes=lanes, start=other["start_ns"], end=other["end_ns"], info=info,
                     notes=notes)  # fmt: skip
 

@@ -213,6 +213,30 @@ def test_a_saved_trace_loads_back_into_the_same_timeline(tmp_path):
         helpers.Timeline.load(tmp_path / "other.json")
 
 
+def test_tasks_that_share_a_thread_load_back_lane_by_lane(tmp_path):
+    def count(n):
+        for _ in range(n):
+            yield
+
+    with helpers.recording_steps() as rec:
+        tasks = [rec.wrap(count(n), f"count {n}") for n in (1, 3)]
+        while tasks:  # round robin
+            task = tasks.pop(0)
+            try:
+                next(task)
+                tasks.append(task)
+            except StopIteration:
+                pass
+    tl = rec.timeline
+    tl.save_trace(tmp_path / "tasks.json")
+    again = helpers.Timeline.load(tmp_path / "tasks.json")
+    assert again.lanes == tl.lanes
+    assert again.lane("count 1").spans != again.lane("count 3").spans
+    rows = {e["tid"] for e in json.loads((tmp_path / "tasks.json").read_text())["traceEvents"]
+            if e["ph"] == "X"}  # fmt: skip
+    assert len(rows) == 2, "in Perfetto, each task has a row of its own"
+
+
 def test_an_automatic_c_call_that_a_ready_thread_waited_through_kept_the_gil():
     # a: sum(range(n)) 2-8 ms, its end stamped at 8.5 ms by Python that ran after it
     # returned and first handed the GIL to b. b was ready (last ran at 1.9 ms) and only
