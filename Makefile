@@ -14,7 +14,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Prefer the venv's kernels and settings over any in ~/.local/share/jupyter.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: lab test lint test-package test-notebooks test-browser bench venv clean
+.PHONY: lab test lint test-package test-notebooks test-browser bench reference-pictures venv clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb $(LAB_ARGS)
@@ -22,7 +22,7 @@ lab: $(STAMP)
 test: lint test-package test-notebooks test-browser
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests notebooks
+	$(BIN)/ruff check helpers tests notebooks tools
 
 # The helpers' and the project's tests (pytest's testpaths, without the browser).
 test-package: $(STAMP)
@@ -41,6 +41,10 @@ test-browser: $(STAMP)
 # Benchmarks are run on demand only: tests marked `bench` (in tests/bench_*.py).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m pytest -m bench -s --timeout=3600 tests
+
+# The instructor's reference pictures (docs/reference/): real runs; run it on a quiet machine.
+reference-pictures: $(STAMP)
+	$(BIN)/python tools/reference_pictures.py --out docs/reference
 
 venv: $(STAMP)
 
