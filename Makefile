@@ -8,13 +8,16 @@ VENV ?= .venv
 LAB_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
+# The versions CI tested (tools/pins.py): used when the venv's Python is the pinned one.
+PINS := binder/constraints.txt
+PIN_ARGS = $$($(BIN)/python tools/pins.py pip-args)
 BENCH_STAMP := $(VENV)/.installed-bench
 # JupyterLab refuses to run as root unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Prefer the venv's kernels and settings over any in ~/.local/share/jupyter.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: lab test lint test-package test-notebooks test-browser bench reference-pictures venv clean
+.PHONY: lab test lint test-package test-notebooks test-browser bench reference-pictures refresh-pins venv clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb $(LAB_ARGS)
@@ -46,9 +49,14 @@ bench: $(BENCH_STAMP)
 reference-pictures: $(STAMP)
 	$(BIN)/python tools/reference_pictures.py --out docs/reference
 
+# Move the pins to the newest versions pyproject.toml allows; then `make test` and commit.
+refresh-pins: $(STAMP)
+	$(BIN)/python -m pip install --upgrade --upgrade-strategy eager -e '.[test]'
+	$(BIN)/python tools/pins.py write
+
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(PINS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "Python 3.10 or newer is needed; try: make PYTHON=python3.12 ..."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
@@ -56,11 +64,11 @@ $(STAMP): pyproject.toml
 		  echo "Could not create $(VENV). On Debian/Ubuntu: sudo apt install python3-venv"; \
 		  exit 1; }
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[test]'
+	$(BIN)/python -m pip install -e '.[test]' $(PIN_ARGS)
 	touch $@
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install -e '.[test,bench]'
+	$(BIN)/python -m pip install -e '.[test,bench]' $(PIN_ARGS)
 	touch $@
 
 clean:

@@ -21,6 +21,9 @@ except ImportError:  # Python 3.10: pip vendors the same parser
         from pip._vendor import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import pins  # noqa: E402  (tools/pins.py: the lock)
+
 NOTEBOOKS = sorted(
     p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
 )
@@ -48,7 +51,68 @@ def test_environment_files_name_the_same_dependencies_as_pyproject():
     runtime = {_name(dep) for dep in pyproject["project"]["dependencies"]}
     assert runtime, "pyproject.toml lists no runtime dependencies"
     assert _conda_names(ROOT / "environment.yml") == runtime
-    assert _conda_names(ROOT / "binder" / "environment.yml") == runtime
+    _, binder = pins.read_environment()
+    assert runtime <= set(binder), "binder/environment.yml lacks some: run `make refresh-pins`"
+
+
+def test_binder_pins_are_exact_and_the_same_as_the_constraints_make_uses():
+    python, binder = pins.read_environment()
+    assert (python, binder) == pins.read_constraints(), "run `make refresh-pins`"
+    assert re.fullmatch(r"3\.\d+", python)
+    assert all(re.fullmatch(r"[\w.+!-]+", v) for v in binder.values()), "exact versions only"
+
+
+def test_the_pins_are_what_make_test_installed():
+    python, _ = pins.read_constraints()
+    if python != pins.python_xy():
+        pytest.skip(f"the pins are for Python {python}; `make` installs them only there")
+    diff = pins.differences()
+    assert not diff, "the pins differ from this environment (make refresh-pins, then make " \
+        "test):\n" + "\n".join(diff)
+
+
+def _imported_modules() -> dict[str, str]:
+    """{top-level module: where} for every import in the notebooks, solutions, notebook modules."""
+    import ast
+
+    sources = {}
+    for nb in NOTEBOOKS:
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        code = [c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+                for c in cells if c["cell_type"] == "code"]  # fmt: skip
+        sources[nb.name] = "\n".join(line for line in "\n".join(code).splitlines()
+                                     if not line.lstrip().startswith(("%", "!")))  # fmt: skip
+    for py in (ROOT / "notebooks").rglob("*.py"):
+        if py.name != "conftest.py":  # pytest's, for nbval: not something a learner runs
+            sources[py.name] = py.read_text(encoding="utf-8")
+    found = {}
+    for where, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.split(".")[0], where)
+    return found
+
+
+def test_every_module_the_notebooks_import_is_installed_by_the_binder_environment():
+    from importlib.metadata import packages_distributions
+
+    _, binder = pins.read_environment()
+    local = {p.stem for p in (ROOT / "notebooks").glob("*.py")} | {"helpers"}
+    providers = packages_distributions()
+    missing = {}
+    for module, where in _imported_modules().items():
+        if module in sys.stdlib_module_names or module in local:
+            continue
+        dists = {_name(d) for d in providers.get(module, [])}
+        if not dists & set(binder):
+            missing[module] = where
+    assert not missing, f"imported but not in binder/environment.yml: {missing}"
 
 
 def test_binder_postbuild_installs_the_package():
@@ -74,7 +138,9 @@ def test_repo2docker_renders_the_binder_dockerfile(tmp_path):
     assert "src/binder/environment.yml" in dockerfile
     assert "src/environment.yml" not in dockerfile
     assert "RUN ./binder/postBuild" in dockerfile
-    assert "python=3.12" in log
+    # the pins are installed: the environment file is applied to the notebook's environment
+    assert 'env update -p ${NB_PYTHON_PREFIX} --file "binder/environment.yml"' in dockerfile
+    assert f"python={pins.read_environment()[0]}" in log
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=NB_IDS)
