@@ -17,7 +17,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Prefer the venv's kernels and settings over any in ~/.local/share/jupyter.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: lab test lint test-package test-notebooks test-browser bench reference-pictures refresh-pins venv clean
+.PHONY: lab test lint test-package test-notebooks test-browser bench reference-pictures refresh-pins links venv clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb $(LAB_ARGS)
@@ -53,6 +53,10 @@ reference-pictures: $(STAMP)
 refresh-pins: $(STAMP)
 	$(BIN)/python -m pip install --upgrade --upgrade-strategy eager -e '.[test]'
 	$(BIN)/python tools/pins.py write
+
+# The README's Binder badge, from pyproject.toml's [project.urls] Repository.
+links:
+	$(PYTHON) tools/links.py --write
 
 venv: $(STAMP)
 

@@ -178,3 +178,16 @@ def test_notebook_relative_links_resolve(notebook: Path):
             if not (notebook.parent / unquote(parts.path)).exists():
                 broken.append(target)
     assert not broken, f"links to missing files: {broken}"
+
+
+def test_the_binder_badge_follows_the_one_setting():
+    import links  # tools/links.py
+
+    url = links.repository()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert links.badge(url) in readme, "run `make links` after changing [project.urls] Repository"
+    assert len(links.BADGE.findall(readme)) == 1
+    assert (ROOT / links.START).exists()
+    assert links.binder_url("https://github.com/a/b.git").startswith("https://mybinder.org/v2/gh/a/b/")
+    with pytest.raises(ValueError, match="not a GitHub repository"):
+        links.github_path("https://gitlab.com/a/b")
