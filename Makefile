@@ -17,12 +17,12 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Prefer the venv's kernels and settings over any in ~/.local/share/jupyter.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: lab test lint test-package test-notebooks test-browser bench reference-pictures refresh-pins links venv clean
+.PHONY: lab test lint test-package test-notebooks test-browser test-spawn bench reference-pictures refresh-pins links venv clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb $(LAB_ARGS)
 
-test: lint test-package test-notebooks test-browser
+test: lint test-package test-notebooks test-spawn test-browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests notebooks tools
@@ -37,6 +37,13 @@ test-package: $(STAMP)
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 \
 		--ignore=notebooks/solutions notebooks
+
+# The notebooks again with spawn as the default start method, as on macOS and Windows
+# (tests/spawn_site/sitecustomize.py). The time budget is held by test-notebooks.
+test-spawn: $(STAMP)
+	PYTHONPATH=$(CURDIR)/tests/spawn_site COURSE_TIME_BUDGET=off $(BIN)/python -m pytest --nbval-lax \
+		--nbval-cell-timeout=300 -p no:cacheprovider --ignore=notebooks/solutions \
+		tests/spawn_site/kernel_uses_spawn.ipynb notebooks
 
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py
