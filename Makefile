@@ -38,12 +38,13 @@ test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 \
 		--ignore=notebooks/solutions notebooks
 
-# The notebooks again with spawn as the default start method, as on macOS and Windows
-# (tests/spawn_site/sitecustomize.py). The time budget is held by test-notebooks.
+# The notebooks again, with spawn as the default start method, as on macOS and Windows
+# (tests/spawn_site/sitecustomize.py), and with the network cut off (tools/offline.sh):
+# after the first install nothing may need it. The time budget is held by test-notebooks.
 test-spawn: $(STAMP)
-	PYTHONPATH=$(CURDIR)/tests/spawn_site COURSE_TIME_BUDGET=off $(BIN)/python -m pytest --nbval-lax \
-		--nbval-cell-timeout=300 -p no:cacheprovider --ignore=notebooks/solutions \
-		tests/spawn_site/kernel_uses_spawn.ipynb notebooks
+	PYTHONPATH=$(CURDIR)/tests/spawn_site COURSE_TIME_BUDGET=off tools/offline.sh \
+		$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider \
+		--ignore=notebooks/solutions tests/spawn_site/kernel_check.ipynb notebooks
 
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py
