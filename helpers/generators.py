@@ -66,7 +66,7 @@ class Step:
     """One call made on the generator, and what came of it."""
 
     call: str  # as you would write it: "g.send(5)"
-    outcome: str  # "yielded 5", "returned None (StopIteration)", "raised ValueError('x')"
+    outcome: str  # "yielded 5", "returned None: StopIteration", "raised ValueError('x')"
     state: str  # inspect.getgeneratorstate() after the call
     printed: str = ""  # what the generator printed during the call
 
