@@ -13,7 +13,7 @@ wider than its output area (about 1,080 px in JupyterLab in a 1280-px window),
 fonts with it. So the figure is WIDTH inches (1,000 px) with the legend under
 the time axis, not beside it: the timeline gets the notebook's whole width,
 and 12-point text stays at least 11 points on screen. helpers.classroom()
-draws with 16-point text, taller bars and thicker hatching (helpers.classroom).
+draws with 16-point text, taller bars and thicker hatching (helpers.projector).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 from matplotlib.transforms import offset_copy
 
-from .classroom import NORMAL, look
+from .projector import NORMAL, look
 from .states import (
     AWAITING,
     BLOCKED,
@@ -70,7 +70,7 @@ LEGEND_GIL = {
     FINISHED: "finished",
 }
 WIDTH = 10.0  # inches: 1,000 px at 100 dpi, narrower than a notebook's output area
-# The normal sizes; helpers.classroom() draws with larger ones (helpers.classroom.look()).
+# The normal sizes; helpers.classroom() draws with larger ones (helpers.projector.look()).
 FONT = NORMAL.font  # points: lane names, axis, legend, labels in the bars
 TITLE_FONT = NORMAL.title_font
 

@@ -7,7 +7,7 @@ build/screenshots/NAME.png.
 
 Each notebook's quiz (helpers.quiz) is answered with a click on its first question's right
 answer, which must show "Right." and its explanation; the page must fetch nothing from
-outside this machine. Two notebooks (CLASSROOM) run in classroom mode (helpers.classroom, in
+outside this machine. Two notebooks (CLASSROOM) run in classroom mode (helpers.classroom(), in
 a cell added at the top of the throwaway copy), in JupyterLab's presentation mode and simple
 interface at 1280x720: widget text must be 20 px, and build/screenshots/NAME-classroom.png
 shows the first timeline as a room would see it.
@@ -308,7 +308,7 @@ QUIZ_FEEDBACK_JS = """() => {
           success: chosen ? chosen.classList.contains('mod-success') : null};
 }"""
 CLASSROOM_CELL = "# Classroom mode for this run (added by the browser test)\n" + \
-    "from helpers.classroom import classroom\nclassroom()"
+    "import helpers\nhelpers.classroom()"
 INSERT_CELL_JS = """(source) => {
   const panel = window.jupyterapp.shell.currentWidget;
   panel.content.model.sharedModel.insertCell(0, {cell_type: 'code', source: source});

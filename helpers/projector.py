@@ -1,6 +1,6 @@
 """Classroom mode: timelines and widgets readable from the back of a room with a projector.
 
-    >>> from helpers.classroom import classroom   # also helpers.classroom()
+    >>> from helpers.projector import classroom   # also helpers.classroom()
     >>> classroom()          # on: larger text, thicker bars, larger widget text
     >>> classroom(False)     # off again: the normal look
 
