@@ -7,8 +7,9 @@ Needs root and a writable cgroup CPU controller: cgroup v2 (``cpu.max``, as Kube
 systemd set it) or, on a v1 or hybrid machine, v1's ``cpu.cfs_quota_us``. Each quota runs in a
 fresh child Python moved into a new cgroup (removed afterwards); ``--quota 0`` means no cgroup.
 The measuring process runs at nice -20 by default, so that other programs on the machine do
-not blur what the quota does. Prints, per quota, the run's wall time and the share of it the threads spent running, waiting for
-the GIL and waiting for a core; writes a picture per quota to --out.
+not blur what the quota does. Prints, per quota, the run's wall time and the share of it the
+threads spent running, waiting for the GIL and waiting for a core; writes a picture per quota
+to --out.
 """
 
 from __future__ import annotations

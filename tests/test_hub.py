@@ -26,7 +26,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -47,7 +46,6 @@ from test_browser import (  # noqa: E402 (the browser test's launch flags and ru
     READY_JS,
     RUN_ALL_JS,
     SCREENSHOTS,
-    STATE_JS,
     _free_port,
     _missing,
     _screenshot,
@@ -444,25 +442,29 @@ def _learner(name: str, base: str, link: str, start: threading.Barrier, result: 
         result["error"] = f"{type(exc).__name__}: {exc}"
 
 
-def _wait_core_share(texts: list[str]) -> str:
-    """From 04's stats table (thread A and B): their time waiting for a core, of the run."""
+def _picture_numbers(texts: list[str]) -> str:
+    """From 04's stats table (threads A and B): where their time went, and the median slice."""
     for text in texts:
         lines = text.splitlines()
         head = next((i for i, line in enumerate(lines) if line.startswith("lane ")), None)
         if head is None or "thread A" not in text:
             continue
         columns = re.split(r"\s{2,}", lines[head].strip())
-        rows = {re.split(r"\s{2,}", line.strip())[0]: re.split(r"\s{2,}", line.strip())
-                for line in lines[head + 1:] if line.startswith("thread ")}
+        rows = [re.split(r"\s{2,}", line.strip()) for line in lines[head + 1:]
+                if line.startswith("thread ")]
+        wanted = ("running ms", "inferred run", "wait GIL", "wait core", "median slice")
         try:
-            get = {c: sum(float(r[columns.index(c)]) for r in rows.values())
-                   for c in ("running ms", "wait GIL", "wait core")}
+            get = {c: [float(r[columns.index(c)]) if c in columns else 0.0 for r in rows]
+                   for c in wanted}
         except (ValueError, IndexError):
             return "(stats table not read)"
-        total = sum(get.values()) or 1.0
-        return (f"threads A+B: running {get['running ms']:.0f} ms, waiting for the GIL "
-                f"{get['wait GIL']:.0f} ms, waiting for a core {get['wait core']:.0f} ms "
-                f"({get['wait core'] / total:.0%} of their time)")
+        total = sum(sum(get[c]) for c in wanted[:4]) or 1.0
+        return ", ".join(
+            [f"{label} {sum(get[c]):.0f} ms ({sum(get[c]) / total:.0%})" for c, label in zip(
+                wanted[:4], ("running (seen)", "running (inferred, hatched)",
+                             "waiting for the GIL", "waiting for a core"))]
+            + ["median slices " + " / ".join(f"{x:.1f}" for x in get["median slice"]) + " ms"]
+        )
     return "(no stats table found)"
 
 
@@ -486,7 +488,10 @@ def test_three_learners_run_00_and_04_on_one_hub_at_once(hub):
         t.join(timeout=max(1.0, deadline - time.monotonic()))
     wall = time.monotonic() - t0
 
-    report, problems = [f"three learners at once on {os.cpu_count()} cores: {wall:.0f} s"], []
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    report = [f"three learners at once on {os.cpu_count()} cores: {wall:.0f} s "
+              f"(load average at the end: {load})"]
+    problems = []
     for name, r in results.items():
         if any(t.is_alive() for t in threads if t.name == f"learner {name}"):
             problems.append(f"{name}: still running after {CLASS_TIMEOUT} s")
@@ -499,7 +504,8 @@ def test_three_learners_run_00_and_04_on_one_hub_at_once(hub):
                 problems += [f"{name} {notebook}: {p}" for p in r[notebook]["problems"]]
         report.append(line)
         if NOTEBOOKS[1] in r:
-            report.append(f"    04's recorded run: {_wait_core_share(r[NOTEBOOKS[1]]['texts'])}")
+            numbers = _picture_numbers(r[NOTEBOOKS[1]]["texts"])
+            report.append(f"    04's recorded run, threads A+B: {numbers}")
         # each learner has a copy of their own, cloned by nbgitpuller into their home
         copy = state / "homes" / name / COURSE / "notebooks" / NOTEBOOKS[1]
         if not copy.exists():

@@ -1,7 +1,8 @@
 """Print the nbgitpuller link that puts the course into a learner's home on a JupyterHub.
 
     python tools/nbgitpuller_link.py --hub https://hub.example.edu
-    python tools/nbgitpuller_link.py --hub https://hub.example.edu --notebook notebooks/04_the_gil.ipynb
+    python tools/nbgitpuller_link.py --hub https://hub.example.edu \
+        --notebook notebooks/04_the_gil.ipynb
     python tools/nbgitpuller_link.py --hub https://hub.example.edu --repo https://github.com/you/fork
 
 A learner who opens the link logs in to the hub; nbgitpuller (installed on the hub) clones the
@@ -47,7 +48,7 @@ def _toml(path: Path) -> dict:
 
 
 def course_settings(root: Path = ROOT) -> dict:
-    """{"repository": ..., "branch": ...} from course.toml or pyproject.toml (missing keys left out)."""
+    """{"repository": ..., "branch": ...} from course.toml or pyproject.toml (missing: left out)."""
     course = _toml(root / "course.toml")
     course = {**course, **course.get("course", {})}
     found = {k: course[k] for k in ("repository", "branch") if isinstance(course.get(k), str)}
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
                         "repository, else pyproject.toml's [project.urls] Repository)")
     parser.add_argument("--branch", help="the branch to clone (default: course.toml's, or main)")
     parser.add_argument("--notebook", default=DEFAULT_NOTEBOOK,
-                        help=f"the notebook to open, in the repository (default {DEFAULT_NOTEBOOK})")
+                        help=f"the notebook to open (default {DEFAULT_NOTEBOOK})")
     args = parser.parse_args(argv)
     settings = course_settings(root)
     repo = args.repo or settings.get("repository")
