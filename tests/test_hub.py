@@ -195,7 +195,12 @@ def test_z2jh_values_use_the_binder_image_and_a_cpu_guarantee():
     assert single["cpu"]["guarantee"] >= 1, "less than a core per learner blurs the timelines"
     assert single["cpu"]["limit"] >= single["cpu"]["guarantee"]
     assert single["defaultUrl"] == "/lab"
-    assert "nbgitpuller" in json.dumps(values) or "git-pull" in json.dumps(values)
+    # each learner's copy: nbgitpuller's command at each start, into the home the server opens in
+    command = single["lifecycleHooks"]["postStart"]["exec"]["command"]
+    assert command[0] == "gitpuller" and command[3] == "/home/jovyan/concurrency-course"
+    assert values["hub"]["config"]["KubeSpawner"]["working_dir"] == "/home/jovyan"
+    # never the test's authenticator
+    assert "dummy" not in values["hub"]["config"]["JupyterHub"]["authenticator_class"].lower()
 
 
 def test_image_recipe_for_a_hub_keeps_the_course_outside_the_home(tmp_path):
