@@ -42,6 +42,7 @@ from test_browser import (  # noqa: E402 (the browser test's launch flags and ru
     CHROMIUM_ARGS,
     DOM_PROBLEMS_JS,
     LAB_SETTINGS,
+    NOTEBOOK_DIR,
     PAGE_TIMEOUT,
     READY_JS,
     RUN_ALL_JS,
@@ -142,6 +143,27 @@ def test_link_command_reads_the_repository_from_one_setting(tmp_path, capsys):
     assert status == 2 and "placeholder" in err and not out
 
 
+def test_link_docstring_example_holds():
+    import doctest
+
+    result = doctest.testmod(nbgitpuller_link, verbose=False)
+    assert result.attempted and not result.failed
+
+
+def test_hub_readme_links_resolve_and_commands_name_real_files():
+    readme = ROOT / "hub" / "README.md"
+    text = readme.read_text()
+    targets = re.findall(r"\]\(([^)#\s]+)\)", text)
+    local = [t for t in targets if "://" not in t]
+    assert local and all((readme.parent / t).exists() for t in local), local
+    for path in re.findall(r"(?:python|-f) ((?:tools|hub)/[\w./-]+\.py)", text):
+        assert (ROOT / path).exists(), path
+    # the proxy version the README and CI install is the one the config's comment names
+    assert "configurable-http-proxy@5.2.0" in text
+    assert "configurable-http-proxy@5.2.0" in (ROOT / ".ci" / "run").read_text()
+    assert "configurable-http-proxy@5.2.0" in CONFIG.read_text()
+
+
 def test_link_command_runs_from_the_command_line():
     result = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "nbgitpuller_link.py"),
@@ -224,6 +246,25 @@ def test_image_recipe_for_a_hub_keeps_the_course_outside_the_home(tmp_path):
     assert "--target-repo-dir /srv/concurrency-course" in readme
 
 
+def test_cpu_share_runs_04s_threads_under_a_quota(tmp_path):
+    """hub/cpu_share.py, which measured the README's table: a quarter of a core's quota holds
+    the run to at most a quarter of a core (it can only slow it down)."""
+    sys.path.insert(0, str(ROOT / "hub"))
+    import cpu_share
+
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("making a cgroup needs root")
+    try:
+        cpu_share._cgroup_parent()
+    except SystemExit as exc:
+        pytest.skip(str(exc))
+    r = cpu_share.measure(0.25, 0.05, tmp_path / "quarter.png", timeout=120)
+    assert (tmp_path / "quarter.png").stat().st_size > 10_000
+    assert r["cpu_ms"] > 50, r  # the two threads did their work
+    assert r["wall_ms"] >= 2 * r["cpu_ms"], f"a quarter of a core's quota did not hold: {r}"
+    assert not list(Path(cpu_share._cgroup_parent()[0]).glob(f"course-cpu-share-{os.getpid()}-*"))
+
+
 # --- the classroom: a hub, a proxy, three learners at the same time ---
 
 
@@ -239,11 +280,12 @@ def _chp() -> str:
 
 
 def _course_repo(where: Path) -> str:
-    """A git repository of the course as it is in this working tree (uncommitted notebooks too),
-    for nbgitpuller to clone offline: returns its file:// URL."""
+    """A git repository of the course as it is in this working tree (uncommitted notebooks too;
+    COURSE_NOTEBOOK_DIR, as for test_browser, to try others), for nbgitpuller to clone offline:
+    returns its file:// URL."""
     repo = where / COURSE
     repo.mkdir(parents=True)
-    shutil.copytree(ROOT / "notebooks", repo / "notebooks",
+    shutil.copytree(NOTEBOOK_DIR, repo / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     git = ["git", "-c", "user.name=course test", "-c", "user.email=test@localhost",
            "-c", "init.defaultBranch=main", "-C", str(repo)]
