@@ -17,15 +17,15 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Prefer the venv's kernels and settings over any in ~/.local/share/jupyter.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: lab test lint test-package test-notebooks test-browser test-spawn bench reference-pictures refresh-pins links venv clean
+.PHONY: lab test lint test-package test-notebooks test-browser test-spawn test-hub bench reference-pictures refresh-pins links venv clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb $(LAB_ARGS)
 
-test: lint test-package test-notebooks test-spawn test-browser
+test: lint test-package test-notebooks test-spawn test-browser test-hub
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests notebooks tools
+	$(BIN)/ruff check helpers tests notebooks tools hub
 
 # The helpers' and the project's tests (pytest's testpaths, without the browser).
 test-package: $(STAMP)
@@ -48,6 +48,15 @@ test-spawn: $(STAMP)
 
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py
+
+# A classroom JupyterHub on loopback: three learners at once in Chromium (tests/test_hub.py).
+# configurable-http-proxy comes from npm (5.2.0: 5.3 needs Node 22); without npm, the test
+# says what is missing.
+CHP := build/hub-npm/node_modules/.bin/configurable-http-proxy
+test-hub: $(STAMP)
+	@test -x $(CHP) || ! command -v npm >/dev/null || \
+		npm install --prefix build/hub-npm --no-audit --no-fund configurable-http-proxy@5.2.0
+	$(BIN)/python -m pytest -m hub tests/test_hub.py --durations=3
 
 # Benchmarks are run on demand only: tests marked `bench` (in tests/bench_*.py).
 bench: $(BENCH_STAMP)
