@@ -121,6 +121,7 @@ def _kill_group_leftovers(pgid: int) -> None:
 
 
 TRACEBACK = "Traceback (most recent call last):"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours: 3.13+ in a Jupyter kernel (FORCE_COLOR)
 FRAME = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+), in ')
 MARKERS = re.compile(r"^\s*[~^]+[~^\s]*$")  # 3.11+ underlines the failing expression
 
@@ -143,7 +144,7 @@ def error_summary(stderr: str, *, script: str | os.PathLike | None = None,
     """
     if paragraphs < 1:
         raise ValueError(f"paragraphs must be at least 1, got {paragraphs}")
-    lines = stderr.splitlines()
+    lines = ANSI.sub("", stderr).splitlines()
     if TRACEBACK not in lines:
         return ""
     i = lines.index(TRACEBACK) + 1

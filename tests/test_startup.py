@@ -176,6 +176,16 @@ def test_the_summary_keeps_the_first_error_and_the_scripts_lines():
     assert startup.error_summary("just a warning\n") == ""
 
 
+def test_the_summary_reads_coloured_tracebacks():
+    """Python 3.13+ colours tracebacks when FORCE_COLOR is set, as a Jupyter kernel sets it."""
+    stderr = ('Traceback (most recent call last):\n'
+              '  File \x1b[35m"/x/a.py"\x1b[0m, line \x1b[35m2\x1b[0m, in \x1b[35m<module>\x1b[0m\n'
+              '    \x1b[31mf\x1b[0m\x1b[1;31m()\x1b[0m\n'
+              '\x1b[1;35mValueError\x1b[0m: \x1b[35mno good\x1b[0m\n')
+    summary = startup.error_summary(stderr, script="/x/a.py")
+    assert summary == "a.py, line 2: f()\nValueError: no good"
+
+
 @pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
 def test_a_partial_of_a_notebook_function_is_refused_before_anything_starts(
     start_method, monkeypatch
