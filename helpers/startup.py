@@ -122,7 +122,7 @@ def _kill_group_leftovers(pgid: int) -> None:
 
 TRACEBACK = "Traceback (most recent call last):"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours: 3.13+ in a Jupyter kernel (FORCE_COLOR)
-FRAME = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+), in ')
+FRAME = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+)')
 MARKERS = re.compile(r"^\s*[~^]+[~^\s]*$")  # 3.11+ underlines the failing expression
 
 
@@ -145,9 +145,12 @@ def error_summary(stderr: str, *, script: str | os.PathLike | None = None,
     if paragraphs < 1:
         raise ValueError(f"paragraphs must be at least 1, got {paragraphs}")
     lines = ANSI.sub("", stderr).splitlines()
-    if TRACEBACK not in lines:
-        return ""
-    i = lines.index(TRACEBACK) + 1
+    if TRACEBACK in lines:
+        i = lines.index(TRACEBACK) + 1
+    else:  # a SyntaxError is reported before anything runs, without a "Traceback" line
+        i = next((n for n, line in enumerate(lines) if FRAME.match(line)), None)
+        if i is None:
+            return ""
     where = []  # the script's own frames, outermost first
     while i < len(lines) and (lines[i][:1].isspace() or not lines[i]):
         frame = FRAME.match(lines[i])
@@ -155,7 +158,8 @@ def error_summary(stderr: str, *, script: str | os.PathLike | None = None,
             code = lines[i + 1].strip() if i + 1 < len(lines) else ""
             if MARKERS.match(code) or code.startswith('File "'):
                 code = ""
-            where.append(f"{Path(frame['file']).name}, line {frame['line']}: {code}".rstrip(": "))
+            place = f"{Path(frame['file']).name}, line {frame['line']}"
+            where.append(f"{place}: {code}" if code else place)
         i += 1
     if i == len(lines):
         return "\n".join(where)

@@ -176,6 +176,15 @@ def test_the_summary_keeps_the_first_error_and_the_scripts_lines():
     assert startup.error_summary("just a warning\n") == ""
 
 
+def test_the_summary_of_a_syntax_error_points_at_the_line(tmp_path):
+    path = write(tmp_path, "typo.py", "print('a')\nif True:\nprint('b')\n")
+    run = startup.run_script(path, timeout=60)
+    assert run.returncode == 1 and run.stdout == ""  # nothing ran
+    lines = startup.error_summary(run.stderr, script=path).splitlines()
+    assert lines[0] == "typo.py, line 3: print('b')"
+    assert lines[1].startswith("IndentationError: ") and len(lines) == 2
+
+
 def test_the_summary_reads_coloured_tracebacks():
     """Python 3.13+ colours tracebacks when FORCE_COLOR is set, as a Jupyter kernel sets it."""
     stderr = ('Traceback (most recent call last):\n'
