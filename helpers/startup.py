@@ -20,7 +20,8 @@ without the frames inside Python's own modules.
 
 No script outlives its ``timeout``, and neither does any process it started: on
 Linux and macOS it runs in a process group of its own (a new session), and when
-time is up the whole group is killed; on Windows, ``taskkill /T`` ends the tree.
+time is up the whole group is killed, as is anything of the group still running
+after the script ended; on Windows, ``taskkill /T`` ends the tree at the timeout.
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ def _kill_tree(proc: subprocess.Popen) -> None:
     if POSIX:
         try:
             os.killpg(proc.pid, signal.SIGKILL)  # the group's id is the script's pid
-        except ProcessLookupError:
-            pass
+        except (ProcessLookupError, PermissionError):
+            pass  # the group is gone already
     else:
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)],
                        capture_output=True, timeout=30, check=False)  # fmt: skip
