@@ -161,6 +161,8 @@ async def record_tasks(*coros, names=None, timeout: float | None = 60.0) -> Time
     problem = None
     if names is not None and len(names) != len(coros):
         problem = ValueError(f"{len(names)} names for {len(coros)} coroutines")
+    elif names is not None and len(set(names)) != len(names):
+        problem = ValueError(f"names {list(names)}: give each task a name of its own")
     elif timeout is not None and not timeout > 0:
         problem = ValueError(f"timeout must be more than 0 seconds (or None), got {timeout}")
     for i, coro in enumerate(coros):

@@ -137,7 +137,7 @@ def test_bad_input_leaves_no_coroutine_never_awaited():
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for bad in ({"names": ["just one"]}, {"timeout": 0}):
+        for bad in ({"names": ["just one"]}, {"names": ["twin", "twin"]}, {"timeout": 0}):
             with pytest.raises(ValueError):
                 asyncio.run(helpers.record_tasks(nap(0.01), nap(0.01), **bad))
         with pytest.raises(TypeError):
