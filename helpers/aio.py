@@ -106,7 +106,7 @@ def plot(timeline: Timeline, *, title: str | None = None,
     A step narrower than about 2 pixels is drawn as a thin green mark; a stall (a step
     of at least ``stall_ms``) is shaded red across every lane and says how long it was.
     Returns the matplotlib Figure (``timeline.plot`` plus these marks).
-    """  # fmt: skip
+    """
     from .gantt import COLORS
 
     fig = timeline.plot(title=title, window=window)
@@ -118,13 +118,15 @@ def plot(timeline: Timeline, *, title: str | None = None,
         ax.set_xlim(lo - 0.006 * (hi - lo), hi)
     for i, lane in enumerate(lanes):
         y = len(lanes) - 1 - i  # rows from the top, as helpers.gantt draws them
-        marks = [(s.start + s.end) / 2e6 - timeline.start / 1e6 for s in lane.spans
+        marks = [((s.start + s.end) / 2 - timeline.start) / 1e6 for s in lane.spans
                  if s.state == RUNNING and s.duration / 1e6 < thin_ms]  # fmt: skip
         ax.vlines([x for x in marks if lo <= x <= hi], y - 0.38, y + 0.38,
                   color=COLORS[RUNNING], linewidth=1.6)  # fmt: skip
     if len(lanes) > 1:
         for s in stalls(timeline, stall_ms):
             a, b = (s.start - timeline.start) / 1e6, (s.end - timeline.start) / 1e6
+            if b <= lo or a >= hi:
+                continue
             ax.axvspan(max(a, lo), min(b, hi), color=STALL_COLOR, alpha=0.13, linewidth=0)
             row = next(len(lanes) - 1 - i for i, ln in enumerate(lanes) if s in ln.spans)
             if min(b, hi) - max(a, lo) > 0.15 * (hi - lo):
@@ -219,7 +221,7 @@ def explorer(make_timeline: Callable[..., Timeline], *,
     controls      -- name=widget; each name is an argument of make_timeline.
 
     The first picture is drawn when the cell runs, then again at each press of Run.
-    """  # fmt: skip
+    """
     import ipywidgets as W
     from IPython.display import display
 
@@ -307,7 +309,7 @@ async def compare(ways: dict[str, Callable], jobs: dict[str, tuple[Callable, Cal
         ...                             {"naps": (lambda: time.sleep(0.01), nap, 5)}))
         >>> table["in turn", "naps"] > table["asyncio", "naps"]
         True
-    """  # fmt: skip
+    """
     if not ways or not jobs:
         raise ValueError("give at least one way and one job")
     for name, job in jobs.items():

@@ -88,12 +88,13 @@ def test_the_plot_marks_every_thin_step_and_shades_the_stall():
     thin = [s for s in tl.spans(helpers.RUNNING) if s.duration < tl.wall_ms / 500 * 1e6]
     assert marks == len(thin) > 5
     assert any(t.get_text().startswith("one step: ") for t in ax.texts)
-    shaded = [p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(
-        aio.STALL_COLOR)]  # fmt: skip
+    stall_rgb = matplotlib.colors.to_rgb(aio.STALL_COLOR)
+    shaded = [p for p in ax.patches if p.get_facecolor()[:3] == stall_rgb]
     assert len(shaded) == len(aio.stalls(tl)) >= 1
     assert ax.get_xlim()[0] < 0  # room on the left for a step at 0 ms
-    zoomed = aio.plot(tl, window=aio.first_steps(tl))
+    zoomed = aio.plot(tl, window=aio.first_steps(tl))  # before the stall: nothing shaded
     assert zoomed.axes[0].get_xlim() == pytest.approx(aio.first_steps(tl))
+    assert not [p for p in zoomed.axes[0].patches if p.get_facecolor()[:3] == stall_rgb]
 
 
 def test_run_in_fresh_loop_returns_the_result_even_inside_a_running_loop():
