@@ -17,15 +17,15 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Prefer the venv's kernels and settings over any in ~/.local/share/jupyter.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: lab test lint test-package test-notebooks test-browser bench reference-pictures refresh-pins links venv clean
+.PHONY: lab test lint test-package test-notebooks test-browser test-spawn test-hub bench reference-pictures refresh-pins links venv clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb $(LAB_ARGS)
 
-test: lint test-package test-notebooks test-browser
+test: lint test-package test-notebooks test-spawn test-browser test-hub
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests notebooks tools
+	$(BIN)/ruff check helpers tests notebooks tools hub
 
 # The helpers' and the project's tests (pytest's testpaths, without the browser).
 test-package: $(STAMP)
@@ -38,8 +38,25 @@ test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 \
 		--ignore=notebooks/solutions notebooks
 
+# The notebooks again, with spawn as the default start method, as on macOS and Windows
+# (tests/spawn_site/sitecustomize.py), and with the network cut off (tools/offline.sh):
+# after the first install nothing may need it. The time budget is held by test-notebooks.
+test-spawn: $(STAMP)
+	PYTHONPATH=$(CURDIR)/tests/spawn_site COURSE_TIME_BUDGET=off tools/offline.sh \
+		$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider \
+		--ignore=notebooks/solutions tests/spawn_site/kernel_check.ipynb notebooks
+
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py
+
+# A classroom JupyterHub on loopback: three learners at once in Chromium (tests/test_hub.py).
+# configurable-http-proxy comes from npm (5.2.0: 5.3 needs Node 22); without npm, the test
+# says what is missing.
+CHP := build/hub-npm/node_modules/.bin/configurable-http-proxy
+test-hub: $(STAMP)
+	@test -x $(CHP) || ! command -v npm >/dev/null || \
+		npm install --prefix build/hub-npm --no-audit --no-fund configurable-http-proxy@5.2.0
+	$(BIN)/python -m pytest -m hub tests/test_hub.py --durations=3
 
 # Benchmarks are run on demand only: tests marked `bench` (in tests/bench_*.py).
 bench: $(BENCH_STAMP)

@@ -35,25 +35,31 @@ helpers.Semaphore(4, "waiter"); helpers.find_deadlock() names a circular wait.
 Fuzzing: helpers.fuzz_point("checked") marks where a pause may go, and
 helpers.fuzz.run(test, runs=100, seed=1) makes rare interleavings common.
 
+On a projector: helpers.classroom() (and helpers.classroom(False)) makes pictures
+and widget text larger, in colours that stay apart for colour-blind eyes.
+
 Workloads (each "about `seconds` long when run alone"): w.cpu, w.sleep, w.io,
 w.c_call_holds_gil (sum over a range), w.c_call_releases_gil (hashlib), w.lock_wait.
 Any function that takes no arguments is a task too; it is recorded automatically.
 
 Modules, in the order the data flows: workloads and recorder (heartbeats),
 auto (recording any code), threads and processes (running), steps
-(generators and coroutines taking turns on one thread), rules and
+(generators and coroutines taking turns on one thread), generators (a
+generator stepped by hand: its state, paused line and locals), rules and
 inference (heartbeats to states), timeline (the data), gantt (the picture),
 export (Chrome Trace), system (cores, GIL), widgets (controls for notebooks),
 compare and measure (small measurements the notebooks make), fuzz and races
 (fuzzing, and the race explorer's plumbing), locks (locks that
 say who holds them, and deadlock found as a cycle), philosophers (the dining
-philosophers' table).
+philosophers' table), projector (helpers.classroom(): projector-sized pictures) and quiz (the
+questions at the end of each notebook).
 """
 
 from . import fuzz, locks, races, workloads
 from .fuzz import point as fuzz_point
 from .locks import Lock, LockTimeout, Semaphore, find_deadlock
 from .processes import run_processes
+from .projector import classroom
 from .runner import MAX_PROCESSES, MAX_THREADS, TaskError
 from .states import (
     AWAITING,
@@ -82,6 +88,7 @@ def plot(timeline: Timeline, **kwargs):
 
 __all__ = [
     "AWAITING", "BLOCKED", "C_CALL", "C_CALL_NO_GIL", "FINISHED", "MAX_PROCESSES", "MAX_THREADS",
+    "classroom",
     "RUNNING", "STARTING", "STATES", "WAITING_CPU", "WAITING_GIL", "Lane", "LaneStats", "Lock",
     "LockTimeout", "Recording", "Semaphore", "Span", "StepRecording", "TaskError", "ThreadRun",
     "Timeline", "cores", "find_deadlock", "free_threaded_build", "fuzz", "fuzz_point",

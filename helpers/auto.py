@@ -28,7 +28,8 @@ What is recorded, into the thread's LaneRecorder (helpers.recorder):
   as a marked region ``(start, end, C_CALL_AUTO, label, cpu_ns)``, where
   ``label`` names the function with its module ("time.sleep",
   "hashlib.HASH.update", "str.join") and ``cpu_ns`` is the CPU time the thread
-  used during the call, or -1 when it was not measured (see ``SAMPLE_CPU``).
+  used during the call (scaled to the time it was not waiting for a core,
+  where Linux says), or -1 when it was not measured (see ``SAMPLE_CPU``).
   A long call with little CPU time waited (sleep, a lock, I/O); one with CPU
   time close to its length computed (hashlib, zlib), with or without the GIL.
 
@@ -197,19 +198,24 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
                  wanted: int) -> None:  # fmt: skip
     """Keep a C call longer than MIN_C_CALL_NS as a marked region; learn its name.
 
-    Its CPU time: measured exactly where it was read at the call (SAMPLE_CPU).
-    Otherwise the thread's CPU clock, read now, still gives a lower bound: the CPU
-    used since the last reading, less the wall time before the call began (no
-    thread uses more CPU than wall time). Kept when it proves that the call
-    computed (helpers.rules.COMPUTED_SHARE; hashlib, the first time); else -1.
+    Its CPU time (helpers.recorder.Mark): measured exactly where it was read at
+    the call (SAMPLE_CPU). Otherwise the thread's CPU clock, read now, still
+    gives a lower bound: the CPU used since the last reading, less the wall
+    time before the call began (no thread uses more CPU than wall time).
+    Where Linux says how long the thread waited for a core during the call,
+    the CPU time is scaled to the time it did not (see _unqueued). A lower
+    bound is kept when it proves that the call computed
+    (helpers.rules.COMPUTED_SHARE; hashlib, the first time); else -1.
     """
     cpu_now = _thread_time()
+    length = end - start
+    queued = _queued_during(lane, start, end)
     if cpu_start >= 0:
-        cpu = cpu_now - cpu_start
+        cpu = _unqueued(cpu_now - cpu_start, queued, length)
     else:
         seen_at, seen_cpu = lane.cpu_seen
-        at_least = cpu_now - seen_cpu - max(0, start - seen_at)
-        cpu = at_least if at_least >= COMPUTED_SHARE * (end - start) else -1
+        at_least = _unqueued(cpu_now - seen_cpu - max(0, start - seen_at), queued, length)
+        cpu = at_least if at_least >= COMPUTED_SHARE * length else -1
     lane.cpu_seen = (end, cpu_now)
     lane.marks.append((start, end, C_CALL_AUTO, c_label(func), cpu))
     if wanted != _YES:  # learn it, or keep it on probation for PROBES more calls
@@ -219,6 +225,34 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
         if wanted == _NO:
             _wants_cpu_memo.clear()
             _class_memo.clear()
+
+
+def _unqueued(cpu: int, queued: int, length: int) -> int:
+    """CPU time scaled to the part of the call the thread did not spend waiting for a core.
+
+    On a crowded core a computation gets a small share of the core and waits for
+    it the rest of the time, while a wait (sleep, a lock) uses no CPU however
+    long it then queues to get going again. So what tells them apart is the
+    CPU share of the time the thread was not queued: cpu * length / (length - queued).
+    """
+    if queued <= 0:
+        return cpu
+    if queued >= length:
+        return length
+    return min(length, cpu * length // (length - queued))
+
+
+def _queued_during(lane: LaneRecorder, start: int, end: int) -> int:
+    """At least how long the thread waited for a core between start and end (0 if unknown).
+
+    The run-queue wait since the last reading, less the wall time before start.
+    """
+    seen_at, seen = lane.queue_seen
+    queued = lane.run_queue_ns()
+    if queued < 0 or seen < 0:
+        return 0
+    lane.queue_seen = (end, queued)
+    return max(0, queued - seen - max(0, start - seen_at))
 
 
 def _short_c_call(func) -> None:

@@ -4,15 +4,16 @@
     >>> fig = tl.plot(window=(20, 50))     # zoom in on 20-50 ms to see the slices
     >>> fig = helpers.plot(tl)             # the same, as a function
 
-Colours are chosen to be told apart on a projector and by colour-blind eyes
-(green running, amber waiting, blue blocked). What is inferred rather than
-seen is hatched.
+Colours are chosen to be told apart on a projector, by colour-blind eyes and
+in greyscale (green running, amber waiting, blue blocked, purple a C call): each
+has its own lightness. What is inferred rather than seen is hatched.
 
 Sized for a projector: a notebook shows a figure at 100 dpi and shrinks one
 wider than its output area (about 1,080 px in JupyterLab in a 1280-px window),
 fonts with it. So the figure is WIDTH inches (1,000 px) with the legend under
 the time axis, not beside it: the timeline gets the notebook's whole width,
-and 12-point text stays at least 11 points on screen.
+and 12-point text stays at least 11 points on screen. helpers.classroom()
+draws with 16-point text, taller bars and thicker hatching (helpers.projector).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 from matplotlib.transforms import offset_copy
 
+from .projector import NORMAL, look
 from .states import (
     AWAITING,
     BLOCKED,
@@ -42,15 +44,18 @@ if TYPE_CHECKING:  # only for the type hints: this module never imports the time
     from .timeline import Timeline
 
 COLORS = {  # also the order of the legend
-    STARTING: "#d8c3a5",  # tan
-    AWAITING: "#c2a5cf",  # lilac
-    RUNNING: "#1a9850",  # green
-    WAITING_GIL: "#f4a11d",  # amber
-    WAITING_CPU: "#a6a6a6",  # grey
-    BLOCKED: "#74add1",  # light blue
-    C_CALL: "#762a83",  # purple
-    C_CALL_NO_GIL: "#e7298a",  # pink
-    FINISHED: "#ececec",  # almost background
+    # Chosen so that every pair stays distinct for protanopia, deuteranopia and tritanopia
+    # (CIELAB distance >= 15 after Machado et al. 2009's simulation) and in greyscale (their
+    # lightnesses L* 24-93 are at least 7 apart): tests/test_kit.py checks both.
+    STARTING: "#fdcf99",  # tan            L* 86
+    AWAITING: "#cabae7",  # lilac          L* 78
+    RUNNING: "#05741c",  # green           L* 42
+    WAITING_GIL: "#e89a2c",  # amber       L* 71
+    WAITING_CPU: "#4e4e4e",  # dark grey   L* 33
+    BLOCKED: "#189cc7",  # blue            L* 60
+    C_CALL: "#481892",  # purple           L* 24
+    C_CALL_NO_GIL: "#c2508a",  # pink      L* 51
+    FINISHED: "#ececec",  # almost background, L* 93
 }
 
 LEGEND_GIL = {
@@ -65,8 +70,9 @@ LEGEND_GIL = {
     FINISHED: "finished",
 }
 WIDTH = 10.0  # inches: 1,000 px at 100 dpi, narrower than a notebook's output area
-FONT = 12  # points: lane names, axis, legend, labels in the bars
-TITLE_FONT = 13
+# The normal sizes; helpers.classroom() draws with larger ones (helpers.projector.look()).
+FONT = NORMAL.font  # points: lane names, axis, legend, labels in the bars
+TITLE_FONT = NORMAL.title_font
 
 LEGEND_NO_GIL = {
     **LEGEND_GIL,
@@ -95,6 +101,7 @@ def plot_timeline(
     """
     lanes = timeline.lanes
     t0 = timeline.start
+    lk = look()
     lo, hi = window if window is not None else (0.0, timeline.wall_ms)
     if not hi > lo:
         raise ValueError(f"window must be (start_ms, end_ms) with end after start, got {window}")
@@ -119,7 +126,7 @@ def plot_timeline(
             bars[(s.state, s.inferred)].append((y, (a, b - a)))  # row, (start, width)
             seen.add((s.state, s.inferred))
             if labels and s.label and b - a > 0.12 * (hi - lo):
-                texts.append(((a + b) / 2, y, s.label))
+                texts.append(((a + b) / 2, y, s.label, s.state))
 
     for (state, inferred), items in bars.items():
         # All the rectangles of one state as one path: fast enough for 100,000 spans.
@@ -127,18 +134,22 @@ def plot_timeline(
         x0 = np.array([x for _, (x, _) in items])
         x1 = x0 + np.array([width for _, (_, width) in items])
         y, x0, x1 = _merge_subpixel_gaps(y, x0, x1, (hi - lo) / 3000)
-        lo_y, hi_y = y - 0.38, y + 0.38
+        lo_y, hi_y = y - lk.bar_half_height, y + lk.bar_half_height
         corners = [(x0, lo_y), (x0, hi_y), (x1, hi_y), (x1, lo_y), (x0, lo_y)]
         verts = np.stack([np.column_stack(c) for c in corners], axis=1).reshape(-1, 2)
         codes = np.tile([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY],
                         len(y))  # fmt: skip
-        ax.add_artist(PathPatch(  # add_artist: the limits are set below, not computed
+        patch = PathPatch(
             Path(verts, codes), facecolor=COLORS[state], linewidth=0,
-            edgecolor="#444444" if inferred else "none", hatch="///" if inferred else None,
-            alpha=0.75 if inferred else 1.0,
-        ))  # fmt: skip
-    for x, y, text in texts[:60]:
-        ax.text(x, y, text, ha="center", va="center", fontsize=FONT, color="#1b1b1b", clip_on=True)
+            edgecolor=_hatch_color(state) if inferred else "none",
+            hatch="///" if inferred else None, alpha=0.75 if inferred else 1.0,
+        )  # fmt: skip
+        if inferred:
+            _set_hatch_width(patch, lk.hatch_linewidth)
+        ax.add_artist(patch)  # add_artist: the limits are set below, not computed
+    for x, y, text, state in texts[:60]:
+        ax.text(x, y, text, ha="center", va="center", fontsize=lk.font, clip_on=True,
+                color=text_color(COLORS[state]))
 
     # Process groups: a line between processes; each row names its thread or process.
     processes = timeline.info.kind == "processes"
@@ -146,14 +157,14 @@ def plot_timeline(
     ids = [f"pid {ln.pid}" if processes else
            f"task on tid {ln.native_id}" if ln.kind == "task" else f"tid {ln.native_id}"
            for ln in lanes]  # fmt: skip
-    ax.set_yticklabels([f"{ln.name}\n{i}" for ln, i in zip(lanes, ids)], fontsize=FONT)
+    ax.set_yticklabels([f"{ln.name}\n{i}" for ln, i in zip(lanes, ids)], fontsize=lk.font)
     for above, below in zip(lanes, lanes[1:]):
         if above.pid != below.pid:
             ax.axhline(rows[id(below)] + 0.5, color="#555555", linewidth=1.2)
     ax.set_ylim(-0.6, len(lanes) - 0.4)
     ax.set_xlim(lo, hi)
-    ax.set_xlabel("time since the start of the run (ms)", fontsize=FONT)
-    ax.tick_params(axis="x", labelsize=FONT)
+    ax.set_xlabel("time since the start of the run (ms)", fontsize=lk.font)
+    ax.tick_params(axis="x", labelsize=lk.font)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
 
@@ -165,7 +176,7 @@ def plot_timeline(
     second = f"Python {info.python} · {gil} · switch interval {info.switch_interval * 1000:g} ms"
     second += f" · {cores}"
     notes = "".join(f"\n{note}" for note in timeline.notes)  # e.g. a recording cut short
-    ax.set_title(f"{first}\n{second}{notes}", fontsize=TITLE_FONT, loc="left")
+    ax.set_title(f"{first}\n{second}{notes}", fontsize=lk.title_font, loc="left")
 
     if legend:
         add_legend(ax, seen, info.gil_enabled, tasks=info.kind == "tasks")
@@ -180,7 +191,11 @@ def figure_size(rows: int, legend_rows: int = 2) -> tuple[float, float]:
     >>> figure_size(2)
     (10.0, 3.2)
     """
-    return WIDTH, round(1.5 + 0.55 * rows + 0.3 * legend_rows, 2)
+    lk = look()
+    if lk.legend_columns == 1:
+        legend_rows *= 3  # one column: about three times as many lines, and taller ones
+    scale = lk.font / NORMAL.font
+    return WIDTH, round(1.5 * scale + lk.row_inches * rows + 0.3 * scale * legend_rows, 2)
 
 
 def seen_states(timeline: Timeline, window: tuple[float, float] | None = None) -> set:
@@ -194,20 +209,44 @@ def seen_states(timeline: Timeline, window: tuple[float, float] | None = None) -
 def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False):
     """A legend of the states in ``seen`` ((state, inferred) pairs), under the time axis of
     ``ax``, in two columns: the timeline above keeps the whole width of the figure."""
+    lk = look()
     names = LEGEND_GIL if gil_enabled else LEGEND_NO_GIL
     if tasks:  # a step of a generator or coroutine holds its thread, whatever it does
         names = {**names, RUNNING: "running a step (has the thread)"}
     handles = [Patch(facecolor=COLORS[st], label=names[st])
                for st in COLORS if (st, False) in seen or (st, True) in seen]  # fmt: skip
     if any(inferred for _, inferred in seen):
-        handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///",
-                             label="hatched: inferred, not seen"))  # fmt: skip
+        hatched = Patch(facecolor="white", edgecolor="#555555", hatch="///",
+                        label="hatched: inferred, not seen")  # fmt: skip
+        _set_hatch_width(hatched, lk.hatch_linewidth)
+        handles.append(hatched)
     # Anchored in points below the axes' bottom edge (under the tick labels and the axis
     # label), whatever the axes' height; constrained layout makes room for it.
-    below = offset_copy(ax.transAxes, fig=ax.figure, y=-2.9 * FONT, units="points")
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-2.9 * lk.font, units="points")
     return ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 0),
-                     bbox_transform=below, ncol=2, fontsize=FONT, frameon=False,
+                     bbox_transform=below, ncol=lk.legend_columns, fontsize=lk.font,
+                     frameon=False,
                      borderaxespad=0, handlelength=1.6, columnspacing=1.5)  # fmt: skip
+
+
+def text_color(background: str) -> str:
+    """Near-black on a light colour, white on a dark one (by relative luminance, WCAG)."""
+    r, g, b = (int(background.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "#ffffff" if luminance < 0.18 else "#1b1b1b"
+
+
+def _hatch_color(state: str) -> str:
+    """Hatching that shows on the span's own colour: dark on light colours, light on dark."""
+    return "#e6e6e6" if text_color(COLORS[state]) == "#ffffff" else "#262626"
+
+
+def _set_hatch_width(patch, width: float) -> None:
+    """Per-patch hatch width where matplotlib has it (3.10+); before, the rcParam
+    hatch.linewidth applies, which helpers.classroom() sets too."""
+    if hasattr(patch, "set_hatch_linewidth"):
+        patch.set_hatch_linewidth(width)
 
 
 def _merge_subpixel_gaps(y, x0, x1, eps):

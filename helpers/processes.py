@@ -62,7 +62,8 @@ def _check_sendable(task: Task, name: str, start_method: str) -> None:
         return  # the child is a copy of this process: it has the task already
     main = sys.modules.get("__main__")
     interactive = not hasattr(main, "__file__")  # a notebook or the REPL
-    if interactive and getattr(task, "__module__", None) == "__main__":
+    func = getattr(task, "func", task)  # functools.partial(f, ...) is sent as f, by name
+    if interactive and getattr(func, "__module__", None) == "__main__":
         raise ValueError(
             f"task {name!r} is defined in this notebook (module __main__). A process started "
             f"with {start_method!r} is a fresh Python that imports your task by name, and a "

@@ -68,7 +68,9 @@ class Control:
 
 
 # A marked region: (start_ns, end_ns, kind, label, cpu_ns). cpu_ns is the CPU time the
-# thread used inside it, or -1 where it was not measured.
+# thread used inside it, or -1 where it was not measured. Where the OS says how long the
+# thread waited for a core meanwhile (Linux), automatic recording scales it up to the time
+# it did not (helpers.auto._unqueued): the share of a core it used when it was not queued.
 Mark = tuple[int, int, str, str, int]
 
 
@@ -94,6 +96,14 @@ class LaneRecord:
     kind: str = "thread"
     open_until: int = 0  # a task still suspended when recording ended: awaiting until then
     truncated_at: int = 0  # when recording stopped at the memory cap (0: it did not)
+
+
+def _open_schedstat() -> int | None:
+    """The calling thread's scheduler statistics (Linux): CPU time, run-queue wait, slices."""
+    try:
+        return os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    except (OSError, AttributeError):  # not Linux (or /proc not mounted)
+        return None
 
 
 _current = threading.local()  # the lane the calling thread records into, if any
@@ -134,6 +144,8 @@ class LaneRecorder:
         self._cpu_start = 0
         self._cpu_clock: int | None = None  # this thread's CPU clock, readable from others
         self.cpu_seen = (0, 0)  # the thread's CPU time at some instant: (perf_counter_ns, ns)
+        self._schedstat: int | None = None  # Linux: a file that says the thread's run-queue wait
+        self.queue_seen = (0, -1)  # its run-queue wait at some instant: (perf_counter_ns, ns)
 
     def begin(self) -> None:
         """Called in the recorded thread, just before its work."""
@@ -143,8 +155,10 @@ class LaneRecorder:
             self._cpu_clock = time.pthread_getcpuclockid(threading.get_ident())
         self._cpu_start = time.thread_time_ns()
         _current.lane = self
+        self._schedstat = _open_schedstat()
         self.beats.append(now())
         self.cpu_seen = (self.beats[-1], self._cpu_start)  # (when, CPU time): see helpers.auto
+        self.queue_seen = (self.beats[-1], self.run_queue_ns())
 
     def end(self) -> None:
         """Called just after the work: the last heartbeat, and the CPU time used.
@@ -163,6 +177,22 @@ class LaneRecorder:
                 self.cpu_ns = time.clock_gettime_ns(self._cpu_clock) - self._cpu_start
             except OSError:  # the thread has ended since: its clock is gone
                 pass
+        if self._schedstat is not None:  # after the last heartbeat: closing may let go of the GIL
+            fd, self._schedstat = self._schedstat, None
+            os.close(fd)
+
+    def run_queue_ns(self) -> int:
+        """How long, in all, this thread has been ready to run but waiting for a core.
+
+        Linux counts it (/proc/thread-self/schedstat); elsewhere -1. Read in the
+        recorded thread, between begin() and end().
+        """
+        if self._schedstat is None:
+            return -1
+        try:
+            return int(os.pread(self._schedstat, 64, 0).split()[1])
+        except (OSError, ValueError, IndexError):
+            return -1
 
     def beat(self) -> None:
         """Record that this thread is running Python code right now."""

@@ -32,7 +32,8 @@ The rules, for the threads of one process:
     blocked, a C call (holding the GIL), a C call with the GIL released.
 6.  An automatically recorded long C call is decided from evidence, as a
     whole (a C function releases the GIL for all of its work, or not at all):
-    - it computed (its CPU time is at least COMPUTED_SHARE of its length) or
+    - it computed (its CPU time is at least COMPUTED_SHARE of its length,
+      not counting time it spent waiting for a core, where the OS says) or
       it waited (blocked); where its CPU time was not measured, a call that released
       the GIL is read as a wait (the common case: sleep, I/O, a lock), one
       that nobody can tell about as a computation;
@@ -93,9 +94,10 @@ from .timeline import Lane, RunInfo, Span, Timeline
 MERGE_GAP_NS = 200_000  # heartbeats closer than this belong to one running span
 RELEASES_GIL = (BLOCKED, C_CALL_NO_GIL)  # regions whose first heartbeat ends a slice
 # A C call that used at least this share of a core over its length computed; one that used
-# less waited. Waits (sleep, I/O, a lock) use almost none (0.2-2% measured here), and a
-# computation gets at least this much of a core even on a busy machine (46% seen at load 3.5
-# on 2 cores), so the line sits well between them.
+# less waited. Waits (sleep, I/O, a lock) use almost none (0.2-2% measured here). A
+# computation got 46% of a core at load 3.5 on 2 cores, but 5-18% on a crowded core (load
+# 18, or five processes pinned to its core): so where Linux says how long a call waited for
+# a core, its CPU share is taken over the rest of its length (helpers.auto._unqueued).
 COMPUTED_SHARE = 0.2
 
 

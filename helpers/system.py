@@ -38,19 +38,50 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _cgroup_quota(root: Path = CGROUP) -> float | None:
-    """The cgroup CPU quota in cores' worth of CPU time (e.g. 1.0), or None where there is none."""
+def _own_cgroups(root: Path, controller: str, proc_cgroup: str | None = None) -> list[Path]:
+    """The cgroup folders that can limit this process's ``controller``: its own and those above.
+
+    A container sees its own cgroup as the root; on a shared machine (The Littlest
+    JupyterHub, systemd) the limit sits on the process's own cgroup, further down:
+    /proc/self/cgroup says where ("0::/path" for cgroup v2, "4:cpu,cpuacct:/path" for v1).
+    """
+    text = proc_cgroup if proc_cgroup is not None else _read(Path("/proc/self/cgroup")) or ""
+    folders = [root, root / controller]  # a container's own cgroup, v2 and v1
+    for line in text.splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # cgroup v2: one tree for every controller
+            base = root
+        elif controller in controllers.split(","):  # cgroup v1: a tree per controller
+            base = root / controller
+        else:
+            continue
+        parts = [p for p in path.strip("/").split("/") if p]
+        folders += [base.joinpath(*parts[:n]) for n in range(len(parts), 0, -1)]
+    return [f for f in dict.fromkeys(folders) if f.is_dir()]
+
+
+def _quota_in(folder: Path) -> float | None:
     try:  # cgroup v2: "max 100000" (no limit) or "100000 100000" (one core's worth)
-        quota, period = (_read(root / "cpu.max") or "").split()
+        quota, period = (_read(folder / "cpu.max") or "").split()
         return None if quota == "max" else int(quota) / int(period)
     except ValueError:
         pass
     try:  # cgroup v1: a quota of -1 means no limit
-        quota = int(_read(root / "cpu" / "cpu.cfs_quota_us") or "")
-        period = int(_read(root / "cpu" / "cpu.cfs_period_us") or "")
+        quota = int(_read(folder / "cpu.cfs_quota_us") or "")
+        period = int(_read(folder / "cpu.cfs_period_us") or "")
         return None if quota <= 0 else quota / period
     except ValueError:
         return None
+
+
+def _cgroup_quota(root: Path = CGROUP, proc_cgroup: str | None = None) -> float | None:
+    """The cgroup CPU quota in cores' worth of CPU time (e.g. 1.0), or None where there is none.
+
+    The smallest quota on the way from this process's own cgroup up to the root.
+    """
+    quotas = [q for d in _own_cgroups(root, "cpu", proc_cgroup)
+              if (q := _quota_in(d)) is not None]  # fmt: skip
+    return min(quotas, default=None)
 
 
 def parse_cpu_list(text: str) -> set[int]:

@@ -8,6 +8,7 @@ reaches a worker. On 3.12+ this exercises sys.monitoring, on 3.10/3.11 sys.setpr
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import threading
 import time
@@ -285,3 +286,61 @@ def test_a_worker_still_recorded_when_the_run_ends_is_stopped_all_the_same():
     th.join(10)
     assert outcome == ["stopped"]
     assert not installed()
+
+
+def _hog(seconds: float) -> None:  # a process that only wants a core
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or
+                    not os.path.exists("/proc/thread-self/schedstat"),
+                    reason="Linux only: core affinity and the run-queue wait")  # fmt: skip
+def test_on_a_crowded_core_hashing_still_counts_as_busy_and_a_sleep_does_not():
+    # Five processes that only compute share one core with this thread: hashing gets
+    # about a sixth of the core, less than COMPUTED_SHARE, and waits for it the rest of
+    # the time. CPU time alone would call that a wait; the run-queue wait says otherwise.
+    # The sleep after it queues too, once it wakes up, but it used no CPU meanwhile.
+    import multiprocessing as mp
+
+    from helpers.rules import COMPUTED_SHARE
+
+    data = bytes(16 << 20)
+    core = min(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(0)
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    hogs = [ctx.Process(target=_hog, args=(3.0,), daemon=True) for _ in range(5)]
+    os.sched_setaffinity(0, {core})  # this thread, and the hogs started from it
+    try:
+        for h in hogs:
+            h.start()
+        time.sleep(0.1)  # the hogs are running
+        lane = LaneRecorder("crowded", auto=True)
+        lane.begin()
+        with auto.automatic_recording():
+            auto.attach(lane)
+            try:
+                c0 = time.thread_time_ns()
+                hashlib.sha256(data).digest()
+                cpu = time.thread_time_ns() - c0
+                time.sleep(0.05)
+            finally:
+                auto.detach()
+        lane.end()
+    finally:
+        os.sched_setaffinity(0, before)
+        for h in hogs:
+            h.terminate()
+        for h in hogs:
+            h.join(5)
+    name = auto.c_label(hashlib.sha256)
+    (hashing,) = [m for m in lane.marks if m[3] == name]
+    (sleep,) = [m for m in lane.marks if m[3] == "time.sleep"]
+    length = hashing[1] - hashing[0]
+    print(f"hashing: CPU {cpu / length:.0%} of its length, {hashing[4] / length:.0%} of "
+          "the time it was not waiting for the core")  # fmt: skip
+    if cpu >= COMPUTED_SHARE * length:
+        pytest.skip(f"the core was not crowded enough: hashing got {cpu / length:.0%} of it")
+    assert hashing[4] >= COMPUTED_SHARE * length, "it computed whenever it had the core"
+    assert 0 <= sleep[4] < COMPUTED_SHARE * (sleep[1] - sleep[0]), "a sleep computed nothing"

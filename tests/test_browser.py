@@ -5,6 +5,13 @@ with outputs. Chromium is Debian's /usr/bin/chromium driven by Playwright (never
 `playwright install`). A full-page screenshot of each notebook goes to
 build/screenshots/NAME.png.
 
+Each notebook's quiz (helpers.quiz) is answered with a click on its first question's right
+answer, which must show "Right." and its explanation; the page must fetch nothing from
+outside this machine. Two notebooks (CLASSROOM) run in classroom mode (helpers.classroom(), in
+a cell added at the top of the throwaway copy), in JupyterLab's presentation mode and simple
+interface at 1280x720: widget text must be 20 px, and build/screenshots/NAME-classroom.png
+shows the first timeline as a room would see it.
+
     COURSE_NOTEBOOK_DIR=/some/dir pytest tests/test_browser.py   # test other notebooks
 """
 
@@ -44,6 +51,7 @@ CHROMIUM_ARGS = [
 # Generous on a busy 2-core machine, but bounded.
 SERVER_START_TIMEOUT = 120  # s
 PAGE_TIMEOUT = 120_000  # ms, for JupyterLab to load and a kernel to start
+CLASSROOM = {"04_the_gil", "05_multiple_pythons"}
 RUN_TIMEOUT = float(os.environ.get("COURSE_NOTEBOOK_TIMEOUT", 600))  # s, to run one notebook
 
 # Settings for a clean, quiet, offline JupyterLab: no news or update checks, every cell
@@ -282,6 +290,85 @@ def _wait_for_run(page, deadline: float) -> dict:
         page.wait_for_timeout(250)
 
 
+# Runs in the page: click the first question's right answer (its text is passed in), return
+# the feedback shown, or why not.
+QUIZ_CLICK_JS = """(answer) => {
+  const quiz = document.querySelector('.course-quiz');
+  if (!quiz) return {error: 'no quiz rendered (.course-quiz)'};
+  const buttons = Array.from(quiz.querySelectorAll('button.course-quiz-answer'));
+  const button = buttons.find(b => b.innerText.trim() === answer.trim());
+  if (!button) return {error: `no answer button "${answer}" among ${buttons.length}`};
+  button.click();
+  return {clicked: true};
+}"""
+QUIZ_FEEDBACK_JS = """() => {
+  const fb = document.querySelector('.course-quiz .course-quiz-feedback');
+  const chosen = document.querySelector('.course-quiz button.course-quiz-chosen');
+  return {text: fb ? fb.innerText : null,
+          success: chosen ? chosen.classList.contains('mod-success') : null};
+}"""
+CLASSROOM_CELL = "# Classroom mode for this run (added by the browser test)\n" + \
+    "import helpers\nhelpers.classroom()"
+INSERT_CELL_JS = """(source) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  panel.content.model.sharedModel.insertCell(0, {cell_type: 'code', source: source});
+}"""
+
+
+def _check_quiz(page, notebook: Path) -> list[str]:
+    """Click the right answer of the first question; the explanation must show."""
+    questions = json.loads((notebook.parent / "quizzes" / f"{notebook.stem}.json").read_text())
+    right = next(a for a in questions[0]["answers"] if a["correct"])
+    clicked = page.evaluate(QUIZ_CLICK_JS, right["answer"])
+    if "error" in clicked:
+        return [f"quiz: {clicked['error']}"]
+    deadline = time.monotonic() + 20
+    while True:
+        shown = page.evaluate(QUIZ_FEEDBACK_JS)
+        if shown["text"] and "Right." in shown["text"]:
+            break
+        if time.monotonic() > deadline:
+            return [f"quiz: a click on the right answer showed {shown}"]
+        page.wait_for_timeout(200)
+    words = right["feedback"].replace("`", "")[:30]
+    if words not in shown["text"].replace("`", "") or not shown["success"]:
+        return [f"quiz: the right answer shows {shown}, not its explanation {words!r}"]
+    return []
+
+
+def _classroom_screenshot(page, path: Path) -> list[str]:
+    """Presentation mode and the simple interface at 1280x720, scrolled to the first timeline."""
+    page.evaluate("""async () => {
+        const app = window.jupyterapp;
+        if (!app.shell.presentationMode)
+            await app.commands.execute('application:toggle-presentation-mode');
+        if (app.shell.mode !== 'single-document') app.shell.mode = 'single-document';
+    }""")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.wait_for_timeout(500)
+    problems = []
+    state = page.evaluate("""() => ({
+        presentation: window.jupyterapp.shell.presentationMode,
+        simple: window.jupyterapp.shell.mode === 'single-document',
+        widgetFont: (() => { const el = document.querySelector('.jupyter-widgets .widget-label,'
+                                + ' .jupyter-widgets button');
+                             return el ? parseFloat(getComputedStyle(el).fontSize) : null; })(),
+    })""")
+    if not (state["presentation"] and state["simple"]):
+        problems.append(f"presentation mode or simple interface did not turn on: {state}")
+    if state["widgetFont"] is None or state["widgetFont"] < 20:
+        problems.append(f"classroom mode: widget text is {state['widgetFont']} px, not 20")
+    page.evaluate("""() => {
+        const imgs = Array.from(document.querySelectorAll('.jp-OutputArea-output img'));
+        const big = imgs.find(i => i.naturalHeight > 300);
+        if (big) big.scrollIntoView({block: 'start'});
+    }""")
+    page.wait_for_timeout(500)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    return problems
+
+
 def _screenshot(page, path: Path) -> None:
     # JupyterLab scrolls inside the notebook, not the page: grow the viewport to the
     # notebook's height (bounded) so the full-page screenshot shows every cell.
@@ -304,8 +391,10 @@ def test_notebook_runs_in_jupyterlab(notebook: Path, browser_context, lab):
     rel = notebook.relative_to(NOTEBOOK_DIR).as_posix()
     page = browser_context.new_page()
     page.set_default_timeout(PAGE_TIMEOUT)
-    console_errors = []
+    console_errors, outside = [], []
     page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+    page.on("request", lambda req: outside.append(req.url)
+            if not req.url.startswith((base, "data:", "blob:")) else None)  # fmt: skip
     try:
         # A workspace of its own, reset: only this notebook opens, not the earlier ones' tabs.
         workspace = f"{base}/lab/workspaces/{notebook.stem}-{os.getpid()}"
@@ -316,14 +405,23 @@ def test_notebook_runs_in_jupyterlab(notebook: Path, browser_context, lab):
                              await p.context.ready; await p.sessionContext.ready;
                              await p.revealed; window.jupyterapp.shell.collapseLeft(); }"""
         )
+        classroom = notebook.stem in CLASSROOM
+        if classroom:
+            page.evaluate(INSERT_CELL_JS, CLASSROOM_CELL)
         deadline = time.monotonic() + RUN_TIMEOUT
         page.evaluate(RUN_ALL_JS)
         state = _wait_for_run(page, deadline)
         page.wait_for_timeout(1000)  # let widgets and images finish rendering
         dom_problems = page.evaluate(DOM_PROBLEMS_JS)
+        quiz_problems = _check_quiz(page, notebook)
         _screenshot(page, SCREENSHOTS / f"{notebook.stem}.png")
+        if classroom:
+            quiz_problems += _classroom_screenshot(
+                page, SCREENSHOTS / f"{notebook.stem}-classroom.png")
 
-        problems = state["errors"] + dom_problems
+        problems = state["errors"] + dom_problems + quiz_problems
+        if outside:
+            problems.append(f"fetched from outside this machine: {sorted(set(outside))[:5]}")
         if state["executed"] != state["code"]:
             problems.append(f"only {state['executed']} of {state['code']} code cells ran")
         if problems and console_errors:

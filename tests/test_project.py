@@ -191,3 +191,24 @@ def test_the_binder_badge_follows_the_one_setting():
     assert links.binder_url("https://github.com/a/b.git").startswith("https://mybinder.org/v2/gh/a/b/")
     with pytest.raises(ValueError, match="not a GitHub repository"):
         links.github_path("https://gitlab.com/a/b")
+
+
+def _fenced_blocks(text: str) -> list[str]:
+    return re.findall(r"```\w*\n(.*?)```", text, re.S)
+
+
+def test_the_readme_conda_and_windows_commands_fit_the_files_they_name():
+    import yaml
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    blocks = _fenced_blocks(readme)
+    conda = next(b for b in blocks if "conda env create" in b)
+    assert "conda env create -f environment.yml" in conda
+    assert f"conda activate {env['name']}" in conda, "the activate name is environment.yml's"
+    start = "notebooks/00_start_here.ipynb"
+    assert f"jupyter lab {start}" in conda and (ROOT / start).exists()
+    windows = next(b for b in blocks if "py -m venv" in b)
+    assert "py -m venv .venv" in windows
+    assert r".venv\Scripts\python -m pip install -e ." in windows
+    assert r".venv\Scripts\jupyter lab notebooks\00_start_here.ipynb" in windows

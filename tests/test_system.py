@@ -98,3 +98,25 @@ def test_gil_state(monkeypatch):
     assert helpers.gil_enabled() is True
     monkeypatch.delattr(sys, "_is_gil_enabled", raising=False)
     assert helpers.gil_enabled() is True  # before 3.13: no way to turn it off
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_a_quota_on_the_process_own_cgroup_counts_too(tmp_path, version):
+    # The Littlest JupyterHub puts each learner in a systemd unit with its own CPU limit:
+    # the root of the tree has none, the learner's cgroup has a quarter of a core.
+    if version == "v2":
+        own = tmp_path / "system.slice" / "jupyter-ann.service"
+        own.mkdir(parents=True)
+        (tmp_path / "cpu.max").write_text("max 100000\n")
+        (own / "cpu.max").write_text("25000 100000\n")
+        proc = "0::/system.slice/jupyter-ann.service\n"
+    else:
+        own = tmp_path / "cpu" / "system.slice" / "jupyter-ann.service"
+        own.mkdir(parents=True)
+        (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+        (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+        (own / "cpu.cfs_quota_us").write_text("25000\n")
+        (own / "cpu.cfs_period_us").write_text("100000\n")
+        proc = "4:cpu,cpuacct:/system.slice/jupyter-ann.service\n1:memory:/elsewhere\n"
+    assert system._cgroup_quota(tmp_path, proc) == 0.25
+    assert system._cgroup_quota(tmp_path, "0::/\n") is None  # the root alone: no limit

@@ -1,0 +1,45 @@
+"""Functions that notebook 12 (spawn and the __main__ guard) runs in other processes.
+
+A process started with "spawn" (Windows, macOS) or "forkserver" (Linux from
+Python 3.14) is a fresh Python. It is sent the function to run *by name*: its
+module and its name, and it imports the module to find it. A function defined in
+a notebook has no module a fresh Python could import (a notebook is not a .py
+file), so the functions live here, next to the notebook.
+"""
+
+import os
+
+
+def square(x):
+    """x * x: a tiny job for a pool of processes."""
+    return x * x
+
+
+def sum_of_squares(n):
+    """0*0 + 1*1 + ... + (n-1)*(n-1), in a plain Python loop: CPU work that holds the GIL."""
+    total = 0
+    for x in range(n):
+        total += x * x
+    return total
+
+
+def is_prime(k):
+    """True if k is a prime number (trial division: pure Python arithmetic)."""
+    for d in range(2, int(k**0.5) + 1):
+        if k % d == 0:
+            return False
+    return k > 1
+
+
+def count_primes(n):
+    """How many primes there are below n: the CPU-bound function of notebook 04."""
+    return sum(1 for k in range(n) if is_prime(k))
+
+
+def worker_pid(_=None):
+    """The pid of the process that runs this: which worker of a pool did the job."""
+    return os.getpid()
+
+
+def nothing():
+    """Do nothing: a process that runs this costs only its start-up."""
