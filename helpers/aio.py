@@ -107,8 +107,10 @@ def plot(timeline: Timeline, *, title: str | None = None,
     of at least ``stall_ms``) is shaded red across every lane and says how long it was.
     Returns the matplotlib Figure (``timeline.plot`` plus these marks).
     """
-    from .gantt import COLORS
+    from .gantt import COLORS, text_color
+    from .projector import look
 
+    half = look().bar_half_height  # a bar's half height, in rows (larger in classroom mode)
     fig = timeline.plot(title=title, window=window)
     ax = fig.axes[0]
     lo, hi = window if window is not None else (0.0, timeline.wall_ms)
@@ -120,7 +122,7 @@ def plot(timeline: Timeline, *, title: str | None = None,
         y = len(lanes) - 1 - i  # rows from the top, as helpers.gantt draws them
         marks = [((s.start + s.end) / 2 - timeline.start) / 1e6 for s in lane.spans
                  if s.state == RUNNING and s.duration / 1e6 < thin_ms]  # fmt: skip
-        ax.vlines([x for x in marks if lo <= x <= hi], y - 0.38, y + 0.38,
+        ax.vlines([x for x in marks if lo <= x <= hi], y - half, y + half,
                   color=COLORS[RUNNING], linewidth=1.6)  # fmt: skip
     if len(lanes) > 1:
         for s in stalls(timeline, stall_ms):
@@ -131,8 +133,8 @@ def plot(timeline: Timeline, *, title: str | None = None,
             row = next(len(lanes) - 1 - i for i, ln in enumerate(lanes) if s in ln.spans)
             if min(b, hi) - max(a, lo) > 0.15 * (hi - lo):
                 ax.text((max(a, lo) + min(b, hi)) / 2, row, f"one step: {b - a:.0f} ms",
-                        ha="center", va="center", color="white", fontsize=12,
-                        fontweight="bold", clip_on=True)  # fmt: skip
+                        ha="center", va="center", color=text_color(COLORS[RUNNING]),
+                        fontsize=look().font, fontweight="bold", clip_on=True)  # fmt: skip
     return fig
 
 

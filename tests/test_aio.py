@@ -212,3 +212,22 @@ def test_explorer_draws_when_built_and_at_each_run():
     slider.value = 3
     button.click()
     assert calls == [2, 3] and not button.disabled
+
+
+def test_the_plot_follows_classroom_mode():
+    from matplotlib.collections import LineCollection
+
+    from helpers import projector
+
+    tl = blocked_run()
+    for look, on in ((projector.NORMAL, False), (projector.CLASSROOM, True)):
+        projector.classroom(on, show_style=False)
+        try:
+            ax = aio.plot(tl).axes[0]
+        finally:
+            projector.classroom(False, show_style=False)
+        marks = [c for c in ax.collections if isinstance(c, LineCollection) and c.get_segments()]
+        (y0, y1) = sorted(p[1] for p in marks[0].get_segments()[0])
+        assert y1 - y0 == pytest.approx(2 * look.bar_half_height)  # as tall as the bars
+        label = next(t for t in ax.texts if t.get_text().startswith("one step: "))
+        assert label.get_fontsize() == look.font
