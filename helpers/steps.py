@@ -147,20 +147,33 @@ def recording_steps() -> StepRecording:
     return StepRecording()
 
 
-async def record_tasks(*coros, names=None) -> Timeline:
+async def record_tasks(*coros, names=None, timeout: float | None = 60.0) -> Timeline:
     """Run coroutines as asyncio tasks together; return the Timeline, one lane per task.
 
     ``await helpers.record_tasks(fetch(1), fetch(2))`` in a notebook;
-    ``asyncio.run(helpers.record_tasks(...))`` in a script.
+    ``asyncio.run(helpers.record_tasks(...))`` in a script. Like ``asyncio.gather``, the
+    first task that raises ends it all with its error. After ``timeout`` seconds (None:
+    no limit) the tasks are cancelled and TimeoutError is raised. Either way, or when the
+    caller is cancelled, no task is left behind.
     """
     if not coros:
         raise ValueError("no coroutines: give at least one, e.g. record_tasks(nap(0.1))")
+    problem = None
     if names is not None and len(names) != len(coros):
-        raise ValueError(f"{len(names)} names for {len(coros)} coroutines")
+        problem = ValueError(f"{len(names)} names for {len(coros)} coroutines")
+    elif names is not None and len(set(names)) != len(names):
+        problem = ValueError(f"names {list(names)}: give each task a name of its own")
+    elif timeout is not None and not timeout > 0:
+        problem = ValueError(f"timeout must be more than 0 seconds (or None), got {timeout}")
     for i, coro in enumerate(coros):
-        if not asyncio.iscoroutine(coro):
-            raise TypeError(f"argument {i} is a {type(coro).__name__}, not a coroutine: "
-                            "call the async function, e.g. record_tasks(nap(0.1))")
+        if problem is None and not asyncio.iscoroutine(coro):
+            problem = TypeError(f"argument {i} is a {type(coro).__name__}, not a coroutine: "
+                                "call the async function, e.g. record_tasks(nap(0.1))")
+    if problem is not None:
+        for coro in coros:  # they will never run: close them, or Python warns "never awaited"
+            if asyncio.iscoroutine(coro):
+                coro.close()
+        raise problem
     rec = StepRecording()
     with rec:
         tasks = []
@@ -168,7 +181,14 @@ async def record_tasks(*coros, names=None) -> Timeline:
             name = names[i] if names else f"{coro.__name__}-{i + 1}"
             tasks.append(asyncio.ensure_future(rec.wrap(coro, name)))
         try:
-            await asyncio.gather(*tasks)
+            done, pending = await asyncio.wait(tasks, timeout=timeout,
+                                               return_when=asyncio.FIRST_EXCEPTION)
+            for t in tasks:  # in the order given, as gather would
+                if t in done and (t.cancelled() or t.exception() is not None):
+                    t.result()  # raises the task's error (or CancelledError)
+            if pending:
+                raise TimeoutError(f"the tasks were not done after {timeout:g} s, so they were "
+                                   "cancelled: give them longer with record_tasks(..., timeout=)")
         finally:
             for t in tasks:  # nothing is left behind on an error or a cancellation
                 t.cancel()

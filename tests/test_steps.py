@@ -98,3 +98,49 @@ def test_a_failing_task_cancels_the_others():
         return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
 
     assert asyncio.run(main()) == []  # nothing left behind
+
+
+def test_tasks_that_take_too_long_are_cancelled_with_a_clear_error():
+    async def main():
+        cancelled = []
+
+        async def stuck():
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                cancelled.append(True)
+                raise
+
+        t0 = time.perf_counter()
+        with pytest.raises(TimeoutError, match="record_tasks\\(..., timeout="):
+            await helpers.record_tasks(stuck(), nap(0.01), timeout=0.1)
+        assert time.perf_counter() - t0 < 5 and cancelled == [True]
+        return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    assert asyncio.run(main()) == []
+
+
+def test_a_tasks_own_timeout_error_is_its_own():
+    async def gives_up():
+        await asyncio.wait_for(asyncio.sleep(30), 0.01)  # raises TimeoutError itself
+
+    with pytest.raises((TimeoutError, asyncio.TimeoutError)) as caught:
+        asyncio.run(helpers.record_tasks(gives_up(), timeout=10))
+    assert "record_tasks" not in str(caught.value)
+    tl = asyncio.run(helpers.record_tasks(nap(0.01), timeout=None))  # no limit at all
+    assert tl.lane("nap-1").spans[-1].state in (helpers.RUNNING, helpers.FINISHED)
+
+
+def test_bad_input_leaves_no_coroutine_never_awaited():
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for bad in ({"names": ["just one"]}, {"names": ["twin", "twin"]}, {"timeout": 0}):
+            with pytest.raises(ValueError):
+                asyncio.run(helpers.record_tasks(nap(0.01), nap(0.01), **bad))
+        with pytest.raises(TypeError):
+            asyncio.run(helpers.record_tasks(nap(0.01), nap))
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]
