@@ -45,7 +45,9 @@ Any function that takes no arguments is a task too; it is recorded automatically
 Modules, in the order the data flows: workloads and recorder (heartbeats),
 auto (recording any code), threads and processes (running), steps
 (generators and coroutines taking turns on one thread), generators (a
-generator stepped by hand: its state, paused line and locals), rules and
+generator stepped by hand: its state, paused line and locals), aio (asyncio
+tasks' timelines read and drawn, a fresh loop for widgets, the comparison
+table), startup (a script run in a fresh Python, its error read), rules and
 inference (heartbeats to states), timeline (the data), gantt (the picture),
 export (Chrome Trace), system (cores, GIL), widgets (controls for notebooks),
 compare and measure (small measurements the notebooks make), fuzz and races

@@ -81,6 +81,9 @@ def validate(questions) -> list[str]:
                 problems.append(f"question {i}, answer {j}: correct must be true or false")
             elif not str(a.get("feedback", "")).strip():
                 problems.append(f"question {i}, answer {j}: no explanation (feedback)")
+            elif str(a["feedback"]).lstrip().startswith(("Right", "Not quite", "Wrong")):
+                problems.append(f"question {i}, answer {j}: the quiz says {RIGHT!r} or {WRONG!r} "
+                                "itself; start the feedback with the reason")  # fmt: skip
     return problems
 
 

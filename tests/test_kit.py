@@ -117,9 +117,11 @@ def test_quiz_rejects_bad_files_with_what_to_fix(tmp_path):
         quiz.load(tmp_path / "missing.json")
     one = [{"question": "Q?", "type": "multiple_choice", "answers": [
         {"answer": "a", "correct": True, "feedback": "yes"},
-        {"answer": "b", "correct": True, "feedback": ""}]}]  # fmt: skip
+        {"answer": "b", "correct": True, "feedback": ""},
+        {"answer": "c", "correct": False, "feedback": "Right: says it twice"}]}]  # fmt: skip
     problems = quiz.validate(one)
     assert "1 question(s), not 2-4" in problems
+    assert any(p.startswith("question 1, answer 3: the quiz says") for p in problems)
     assert "question 1: 2 right answers, not 1" in problems
     assert "question 1, answer 2: no explanation (feedback)" in problems
     (tmp_path / "bad.json").write_text("[1,")

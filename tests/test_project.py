@@ -212,3 +212,13 @@ def test_the_readme_conda_and_windows_commands_fit_the_files_they_name():
     assert "py -m venv .venv" in windows
     assert r".venv\Scripts\python -m pip install -e ." in windows
     assert r".venv\Scripts\jupyter lab notebooks\00_start_here.ipynb" in windows
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=NB_IDS)
+def test_notebook_is_valid_nbformat(notebook: Path):
+    import nbformat
+
+    nb = nbformat.reads(notebook.read_text(encoding="utf-8"), as_version=4)
+    nbformat.validate(nb)  # e.g. nbformat 4.5 needs a unique id on every cell
+    ids = [c.get("id") for c in nb.cells]
+    assert len(set(ids)) == len(ids), "two cells share an id"

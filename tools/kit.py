@@ -66,6 +66,10 @@ def apply(nb: dict, stem: str, quiz: bool = True) -> dict:
         cells[at:at] = quiz_cells(stem)
     for i, cell in enumerate(cells):
         cell.setdefault("metadata", {})["slideshow"] = {"slide_type": slide_type(cell, i == 0)}
+    if nb.get("nbformat", 4) == 4 and nb.get("nbformat_minor", 0) >= 5:  # cells need an id
+        for i, cell in enumerate(cells):
+            if "id" not in cell:
+                cell["id"] = f"kit-{stem[:2]}-{i}"
     return nb
 
 
