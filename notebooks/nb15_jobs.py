@@ -1,0 +1,63 @@
+"""The jobs of notebook 15 (Beyond the GIL): each in a plain and an async version.
+
+They live in a module, not in the notebook, because a process (or, on Python 3.14,
+a subinterpreter) imports a function by name: a notebook cannot be imported.
+Only the standard library is imported here, so a new process starts quickly.
+
+The async version of a job does the same work as the plain one. Where the plain
+one waits (``time.sleep`` stands in for the network), the async one awaits, so
+the event loop can run other tasks meanwhile; where it computes, it computes,
+and the event loop waits for it.
+"""
+
+import asyncio
+import hashlib
+import time
+
+
+def is_prime(k):
+    """True if k is a prime number (trial division: pure Python arithmetic)."""
+    for d in range(2, int(k**0.5) + 1):
+        if k % d == 0:
+            return False
+    return k > 1
+
+
+def count_primes(n):
+    """How many primes there are below n: CPU-bound, pure Python (notebooks 04 and 05)."""
+    return sum(1 for k in range(n) if is_prime(k))
+
+
+async def count_primes_async(n):
+    return count_primes(n)  # no await inside: the event loop waits until it is done
+
+
+def wait_for_reply(seconds):
+    """Ask a slow service and wait ``seconds`` for its reply (a sleep stands in for it)."""
+    time.sleep(seconds)
+    return "ok"
+
+
+async def wait_for_reply_async(seconds):
+    await asyncio.sleep(seconds)  # the event loop runs other tasks meanwhile
+    return "ok"
+
+
+def checksum(data):
+    """The SHA-256 checksum of ``data`` (bytes): hashlib releases the GIL while it hashes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+async def checksum_async(data):
+    return checksum(data)  # computing, not waiting: nothing to await
+
+
+def download_and_check(seconds, data):
+    """Wait ``seconds`` for a download, then compute the checksum of what came: ``data``."""
+    wait_for_reply(seconds)
+    return checksum(data)
+
+
+async def download_and_check_async(seconds, data):
+    await wait_for_reply_async(seconds)
+    return checksum(data)
