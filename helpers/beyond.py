@@ -304,7 +304,7 @@ def good_picks(work: str, cores: int, gil: bool = True) -> tuple[set[str], str]:
     if cores < 2:
         return {"threads", "asyncio"}, (
             "with one usable core nothing computes in parallel; threads and asyncio still "
-            "overlap what can overlap, processes add start-up and copying")
+            "overlap what can overlap, processes add their start-up")
     if work == PYTHON:
         if gil:
             return {"processes"}, (
@@ -315,17 +315,17 @@ def good_picks(work: str, cores: int, gil: bool = True) -> tuple[set[str], str]:
     if work == C_NO_GIL:
         return {"threads", "processes"}, (
             "hashlib releases the GIL while it hashes: threads hash in parallel; processes "
-            "too, but first each buffer is copied to them")
+            "too, once they have started (and with big data, once it is copied to them)")
     return {"threads"}, (
         "threads overlap the waits and hash in parallel (hashlib releases the GIL); asyncio "
-        "overlaps only the waits; processes wait a few at a time and copy the data")
+        "overlaps only the waits; processes wait a few at a time")
 
 
 HINTS = {  # a question that points the way, for a pick that does not fit
     WAITS: "while a job waits for a reply, does it need a core, or the GIL?",
     PYTHON: "pure Python needs the GIL to run: which approach gives each job a GIL of its own?",
-    C_NO_GIL: "hashlib releases the GIL while it hashes (notebook 04): which approach lets "
-              "two hashes run at the same instant without copying the data?",
+    C_NO_GIL: "hashlib releases the GIL while it hashes (notebook 04): which approaches let "
+              "two hashes run at the same instant?",
     WAITS_AND_C: "each job waits, then hashes: which approach overlaps the waits AND runs the "
                  "hashes in parallel?",
 }  # fmt: skip
@@ -380,11 +380,15 @@ def verdict(runs: dict[str, Run], pick: str | None) -> str:
     return f"✗ {pick}: {runs[pick].wall_s / runs[best[0]].wall_s:.1f}x slower than {best[0]}"
 
 
-def plot(results: dict[str, dict[str, Run]], picks: dict | None = None, title: str = ""):
-    """Bars: the wall time of each approach per scenario; the fastest green, the pick framed."""
+def plot(results: dict[str, dict[str, Run]], picks: dict | None = None,
+         stories: dict | None = None):  # fmt: skip
+    """Bars: the wall time of each approach per scenario; the fastest green, the pick framed.
+
+    stories -- optional {scenario: a few words}, written after the scenario's name.
+    """
     import matplotlib.pyplot as plt
 
-    picks = picks or {}
+    picks, stories = picks or {}, stories or {}
     hows = (IN_TURN, *APPROACHES)
     n = len(results)
     cols = 2 if n > 1 else 1
@@ -408,15 +412,18 @@ def plot(results: dict[str, dict[str, Run]], picks: dict | None = None, title: s
         ax.set_yticks(range(len(hows)), hows, fontsize=12)
         ax.invert_yaxis()
         ax.set_xlim(0, max(times) * 1.9)
-        ax.set_title(name, fontsize=13, loc="left")
+        story = f": {stories[name]}" if stories.get(name) else ""
+        ax.set_title(f"{name}{story}", fontsize=12, loc="left")
         ax.tick_params(axis="x", labelsize=10)
         ax.set_xlabel("seconds", fontsize=11)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    info = f"Python {'.'.join(map(str, sys.version_info[:3]))} · " + (
-        "GIL enabled" if gil_enabled() else "no GIL") + f" · {usable_cores()} usable core(s)"
-    fig.suptitle(f"{title or 'One run of each'} ({info}): green is fastest, grey one after "
-                 "another", fontsize=13, x=0.01, ha="left")  # fmt: skip
+    cores = usable_cores()
+    info = (f"Python {'.'.join(map(str, sys.version_info[:3]))} · "
+            f"{'GIL enabled' if gil_enabled() else 'no GIL'} · "
+            f"{cores} usable core{'s' if cores != 1 else ''}")  # fmt: skip
+    fig.suptitle(f"One run of each ({info}): green is fastest, grey one job after another",
+                 fontsize=13, x=0.01, ha="left")  # fmt: skip
     plt.close(fig)  # the caller shows it
     return fig
 
@@ -459,7 +466,8 @@ class Chooser:
             with self.out:
                 self.out.clear_output(wait=True)
                 self.results = measure_all(self.scenarios)
-                display(plot(self.results, self.picks))
+                stories = {s.name: s.story for s in self.scenarios}
+                display(plot(self.results, self.picks, stories))
                 print(table(self.results, self.picks))
         finally:
             self.button.disabled = False

@@ -25,7 +25,11 @@ def is_prime(k):
 
 def count_primes(n):
     """How many primes there are below n: CPU-bound, pure Python (notebooks 04 and 05)."""
-    return sum(1 for k in range(n) if is_prime(k))
+    count = 0
+    for k in range(n):
+        if is_prime(k):
+            count += 1
+    return count
 
 
 async def count_primes_async(n):
@@ -43,21 +47,25 @@ async def wait_for_reply_async(seconds):
     return "ok"
 
 
-def checksum(data):
-    """The SHA-256 checksum of ``data`` (bytes): hashlib releases the GIL while it hashes."""
-    return hashlib.sha256(data).hexdigest()
+def hash_password(password, iterations):
+    """A password's hash as a website stores it: PBKDF2-HMAC-SHA256, slow on purpose.
+
+    ``iterations`` sets how slow (100,000: a few hundredths of a second); hashlib
+    releases the GIL while it computes.
+    """
+    return hashlib.pbkdf2_hmac("sha256", password, b"course salt", iterations).hex()
 
 
-async def checksum_async(data):
-    return checksum(data)  # computing, not waiting: nothing to await
+async def hash_password_async(password, iterations):
+    return hash_password(password, iterations)  # computing, not waiting: nothing to await
 
 
-def download_and_check(seconds, data):
-    """Wait ``seconds`` for a download, then compute the checksum of what came: ``data``."""
+def log_in(seconds, password, iterations):
+    """Wait ``seconds`` for the user database, then check the password: hash it."""
     wait_for_reply(seconds)
-    return checksum(data)
+    return hash_password(password, iterations)
 
 
-async def download_and_check_async(seconds, data):
+async def log_in_async(seconds, password, iterations):
     await wait_for_reply_async(seconds)
-    return checksum(data)
+    return hash_password(password, iterations)

@@ -252,8 +252,9 @@ def test_the_table_has_a_row_per_scenario_with_the_fastest():
 
 def test_the_plot_draws_a_panel_per_scenario_and_frames_the_pick():
     results = {"waits": runs(in_turn=0.3, threads=0.03, processes=0.2, asyncio=0.03)}
-    fig = beyond.plot(results, {"waits": "processes"})
+    fig = beyond.plot(results, {"waits": "processes"}, {"waits": "10 slow replies"})
     (ax,) = [a for a in fig.axes if a.get_visible()]
+    assert ax.get_title(loc="left") == "waits: 10 slow replies"
     widths = [p.get_linewidth() for p in ax.patches]
     assert widths.count(2.5) == 1 and widths[2] == 2.5  # in turn, threads, processes, asyncio
     green = [p for p in ax.patches if p.get_facecolor()[:3] == pytest.approx((0.102, 0.596,
