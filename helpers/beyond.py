@@ -142,6 +142,7 @@ def cpu_seconds() -> float:
 APPROACHES = ("threads", "processes", "asyncio")
 IN_TURN = "in turn"  # one job after the other, in this thread: what the others are compared to
 JOB_TIMEOUT = 60.0  # seconds: no measurement waits forever
+PARALLEL = 1.3  # cores kept busy on average: above this, some of a run computed in parallel
 
 # What a scenario's jobs spend their time on: the check reasons from it.
 WAITS = "waits"
@@ -349,9 +350,15 @@ def check_picks(picks, works: dict[str, str], cores: int, gil: bool = True) -> l
     return problems
 
 
-def table(results: dict[str, dict[str, Run]], picks: dict | None = None) -> str:
-    """The measurements as a text table: seconds (and cores kept busy) per approach."""
+def table(results: dict[str, dict[str, Run]], picks: dict | None = None,
+          cores: int | None = None) -> str:  # fmt: skip
+    """The measurements as a text table: seconds (and cores kept busy) per approach.
+
+    A last line says so when nothing could run in parallel: one usable core (``cores``,
+    by default usable_cores()), or no run that kept more than one core busy.
+    """
     picks = picks or {}
+    cores = usable_cores() if cores is None else cores
     head = ["scenario", IN_TURN, *APPROACHES, "fastest here", "your pick"]
     rows = []
     for name, runs in results.items():
@@ -362,9 +369,16 @@ def table(results: dict[str, dict[str, Run]], picks: dict | None = None) -> str:
                      verdict(runs, picks.get(name))])  # fmt: skip
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
-    note = ("seconds of wall time; in brackets, cores kept busy on average (CPU time / wall "
-            "time). Fastest: within 20% of the quickest.")
-    return "\n".join([*lines, note])
+    notes = ["seconds of wall time; in brackets, cores kept busy on average (CPU time / wall "
+             "time). Fastest: within 20% of the quickest."]
+    busiest = max(r.cores_busy for runs in results.values() for r in runs.values())
+    if cores < 2:
+        notes.append("One usable core: nothing can compute in parallel here, and processes only "
+                     "add their start-up.")
+    elif busiest < PARALLEL:
+        notes.append(f"No run kept more than one core busy, with {cores} usable cores: other "
+                     "programs had the others. Measure again when the machine is quieter.")
+    return "\n".join([*lines, *notes])
 
 
 def verdict(runs: dict[str, Run], pick: str | None) -> str:

@@ -250,6 +250,16 @@ def test_the_table_has_a_row_per_scenario_with_the_fastest():
     assert "(1.0)" in lines[1]  # cores busy: cpu_s / wall_s
 
 
+def test_the_table_says_why_nothing_ran_in_parallel():
+    one_core = {"python": runs(in_turn=0.2, threads=0.2, processes=0.25, asyncio=0.2)}
+    assert "One usable core" in beyond.table(one_core, cores=1)
+    assert "No run kept more than one core busy" in beyond.table(one_core, cores=2)
+    parallel = {"python": {**runs(in_turn=0.2, threads=0.2, asyncio=0.2),
+                           "processes": Run("processes", 0.1, 0.19, ())}}  # fmt: skip
+    text = beyond.table(parallel, cores=2)
+    assert "No run kept" not in text and "One usable core" not in text
+
+
 def test_the_plot_draws_a_panel_per_scenario_and_frames_the_pick():
     results = {"waits": runs(in_turn=0.3, threads=0.03, processes=0.2, asyncio=0.03)}
     fig = beyond.plot(results, {"waits": "processes"}, {"waits": "10 slow replies"})
