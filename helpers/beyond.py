@@ -16,9 +16,9 @@ Three parts, in the order the notebook uses them:
   within a margin; ``check_picks`` says whether a choice fits what the work
   spends its time on; ``Chooser`` is the widget (picks, Measure, the table).
 
-    >>> s = Scenario("naps", "4 naps of 10 ms", time.sleep, asyncio.sleep, [(0.01,)] * 4)
+    >>> s = Scenario("naps", "4 naps of 20 ms", time.sleep, asyncio.sleep, [(0.02,)] * 4)
     >>> r = run(s, "threads")    # (for processes, job must be importable: a module's function)
-    >>> r.wall_s < 0.04 and r.results == (None,) * 4     # the four naps overlapped
+    >>> r.wall_s < 0.06 and r.results == (None,) * 4     # the naps overlapped: not 80 ms
     True
     >>> check_picks({"waits": "processes"}, {"waits": WAITS}, cores=2)
     ['waits: ...']
