@@ -73,6 +73,10 @@ def test_notebook_ends_with_a_valid_quiz(path: Path):
         f"notebooks/quizzes/{path.stem}.json, then run python tools/kit.py {path.name}"
     )
     assert calls[0] == f"quizzes/{path.stem}.json"
+    at = [i for i, c in enumerate(nb["cells"]) if "quiz.show(" in "".join(c["source"])][0]
+    key_points = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown"
+                  and "".join(c["source"]).lstrip().startswith("## Key points")]  # fmt: skip
+    assert key_points and at < key_points[0], "the quiz comes before the key points (tools/kit.py)"
     questions = quiz.load(path.parent / calls[0])  # raises with what is wrong
     assert quiz.MIN_QUESTIONS <= len(questions) <= quiz.MAX_QUESTIONS
 

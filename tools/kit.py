@@ -52,6 +52,27 @@ def quiz_cells(stem: str) -> list[dict]:
     return [md, code]
 
 
+KEY_POINTS = "## Key points"
+
+
+def _is_quiz_cell(cell: dict) -> bool:
+    return cell["cell_type"] == "code" and QUIZ_MARKER in "".join(cell["source"])
+
+
+def _split_at_key_points(cells: list) -> None:
+    """A markdown cell that has "## Key points" after other text becomes two cells."""
+    for i, cell in enumerate(cells):
+        text = "".join(cell["source"])
+        at = text.find("\n" + KEY_POINTS)
+        if cell["cell_type"] == "markdown" and at >= 0:
+            before, after = text[: at + 1].rstrip("\n"), text[at + 1 :]
+            cell["source"] = before.splitlines(keepends=True)
+            rest = {"cell_type": "markdown", "metadata": {}, "source":
+                    after.splitlines(keepends=True)}  # fmt: skip
+            cells.insert(i + 1, rest)
+            return
+
+
 def has_quiz(nb: dict) -> bool:
     return any(c["cell_type"] == "code" and QUIZ_MARKER in "".join(c["source"])
                for c in nb["cells"])  # fmt: skip
@@ -60,16 +81,28 @@ def has_quiz(nb: dict) -> bool:
 def apply(nb: dict, stem: str, quiz: bool = True) -> dict:
     """``nb`` with the quiz cells (if ``quiz`` and not there yet) and slideshow metadata."""
     cells = nb["cells"]
+    _split_at_key_points(cells)
+    key_points = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
+                       and "".join(c["source"]).lstrip().startswith(KEY_POINTS)), len(cells))
     if quiz and not has_quiz(nb):
-        at = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
-                   and "".join(c["source"]).lstrip().startswith("## Key points")), len(cells))
-        cells[at:at] = quiz_cells(stem)
+        cells[key_points:key_points] = quiz_cells(stem)
+    elif quiz:  # there already: make sure it comes before the key points
+        at = [i for i, c in enumerate(cells) if i > key_points and _is_quiz_cell(c)]
+        if at:
+            moved = [cells[i] for i in range(at[0] - 1, at[-1] + 1)]  # its heading, then it
+            del cells[at[0] - 1 : at[-1] + 1]
+            cells[key_points:key_points] = moved
     for i, cell in enumerate(cells):
         cell.setdefault("metadata", {})["slideshow"] = {"slide_type": slide_type(cell, i == 0)}
     if nb.get("nbformat", 4) == 4 and nb.get("nbformat_minor", 0) >= 5:  # cells need an id
+        taken = {c["id"] for c in cells if "id" in c}
         for i, cell in enumerate(cells):
             if "id" not in cell:
-                cell["id"] = f"kit-{stem[:2]}-{i}"
+                n = i
+                while f"kit-{stem[:2]}-{n}" in taken:
+                    n += 1
+                cell["id"] = f"kit-{stem[:2]}-{n}"
+                taken.add(cell["id"])
     return nb
 
 
