@@ -125,7 +125,7 @@ def plot_timeline(
             a, b = max(a, lo), min(b, hi)
             bars[(s.state, s.inferred)].append((y, (a, b - a)))  # row, (start, width)
             seen.add((s.state, s.inferred))
-            if labels and s.label and b - a > 0.12 * (hi - lo):
+            if labels and s.label and b - a > _text_width(s.label, lk.font, fig, hi - lo):
                 texts.append(((a + b) / 2, y, s.label, s.state))
 
     for (state, inferred), items in bars.items():
@@ -183,6 +183,16 @@ def plot_timeline(
     if own_figure:
         plt.close(fig)  # the caller shows it (a notebook displays the returned figure once)
     return fig
+
+
+def _text_width(text: str, points: float, fig, span_ms: float) -> float:
+    """About how many ms of the x axis ``text`` needs: a label is drawn only where it fits.
+
+    An average character is about 0.6 of the font size wide; the axis takes about 85%
+    of the figure's width (the lane names take the rest).
+    """
+    axis_points = fig.get_figwidth() * 72 * 0.85
+    return (len(text) * 0.6 * points + 8) * span_ms / axis_points
 
 
 def figure_size(rows: int, legend_rows: int = 2) -> tuple[float, float]:

@@ -8,18 +8,8 @@ cannot be imported (see notebook 05).
 import os
 import time
 
-
-def is_prime(k):
-    """True if k is a prime number (trial division: pure Python arithmetic)."""
-    for d in range(2, int(k**0.5) + 1):
-        if k % d == 0:
-            return False
-    return k > 1
-
-
-def count_primes(n):
-    """How many primes there are below n: CPU-bound, it never waits for anything."""
-    return sum(1 for k in range(n) if is_prime(k))
+# The CPU-bound function of notebooks 04 and 05, from one place.
+from nb05_tasks import count_primes, is_prime  # noqa: E402, F401
 
 
 def wait(seconds):

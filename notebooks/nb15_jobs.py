@@ -14,22 +14,8 @@ import asyncio
 import hashlib
 import time
 
-
-def is_prime(k):
-    """True if k is a prime number (trial division: pure Python arithmetic)."""
-    for d in range(2, int(k**0.5) + 1):
-        if k % d == 0:
-            return False
-    return k > 1
-
-
-def count_primes(n):
-    """How many primes there are below n: CPU-bound, pure Python (notebooks 04 and 05)."""
-    count = 0
-    for k in range(n):
-        if is_prime(k):
-            count += 1
-    return count
+# The CPU-bound function of notebooks 04 and 05, from one place.
+from nb05_tasks import count_primes, is_prime  # noqa: E402, F401
 
 
 async def count_primes_async(n):

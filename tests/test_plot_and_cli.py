@@ -97,3 +97,16 @@ def test_compare_reads_concurrency_and_parallelism_and_stacks_timelines(no_lefto
     assert fig.axes[0].get_legend() is None and fig.axes[1].get_legend() is not None
     with pytest.raises(ValueError, match="one title per timeline"):
         compare.stacked([tl], ["a", "b"])
+
+
+def test_a_label_is_written_only_where_it_fits_its_bar():
+    from records import MS, build, every, record
+
+    long_label = "waiting for the others to start, a label much longer than its bar"
+    a = record("a", every(0, 1) + every(9, 10), marks=[(1 * MS, 9 * MS, helpers.BLOCKED, "sleep")])
+    b = record("b", every(0, 1) + every(4, 10), tid=2,
+               marks=[(1 * MS, 4 * MS, helpers.BLOCKED, long_label)])  # fmt: skip
+    fig = build([a, b]).plot()
+    written = {t.get_text() for t in fig.axes[0].texts}
+    assert "sleep" in written, "80% of the axis is room enough for a short label"
+    assert long_label not in written, "30% is not, for this one: it would spill out of its bar"
