@@ -127,7 +127,7 @@ PICTURES = {
         "takes about as long as one", threads_waiting_for_io),
     "11_philosophers_with_a_waiter": (
         "11_dining_philosophers", "with a waiter, philosophers think, wait and eat; never three "
-        "eat at once", philosophers_with_a_waiter),
+        "eat at once (drawn as the notebook draws it: plot_dinner)", philosophers_with_a_waiter),
     "13_round_robin_generators": (
         "13_generators", "three generators on one thread take turns, one step each; a task that "
         "has finished leaves the round", round_robin_generators),
@@ -161,7 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         trace = out / f"{name}.json"
         tl.save_trace(trace)
         again = helpers.Timeline.load(trace)  # the picture is drawn from the saved trace
-        fig = again.plot(title=f"{name} (reference picture)", window=window)
+        title = f"{name} (reference picture)"
+        if make is philosophers_with_a_waiter:  # as notebook 11 draws it
+            from helpers.philosophers import plot_dinner
+
+            fig = plot_dinner(again, title=f"{title}\n{again.notes[-1]}")  # where, which Python
+        else:
+            fig = again.plot(title=title, window=window)
         fig.savefig(out / f"{name}.png", dpi=100)
         rows.append(f"| [{name}]({name}.png) | [{notebook}](../../notebooks/{notebook}.ipynb) "
                     f"| {look_for} |")  # fmt: skip
