@@ -298,8 +298,8 @@ def _hog(seconds: float) -> None:  # a process that only wants a core
                     not os.path.exists("/proc/thread-self/schedstat"),
                     reason="Linux only: core affinity and the run-queue wait")  # fmt: skip
 def test_on_a_crowded_core_hashing_still_counts_as_busy_and_a_sleep_does_not():
-    # Five processes that only compute share one core with this thread: hashing gets
-    # about a sixth of the core, less than COMPUTED_SHARE, and waits for it the rest of
+    # Eight processes that only compute share one core with this thread: hashing gets
+    # about a ninth of the core, less than COMPUTED_SHARE, and waits for it the rest of
     # the time. CPU time alone would call that a wait; the run-queue wait says otherwise.
     # The sleep after it queues too, once it wakes up, but it used no CPU meanwhile.
     import multiprocessing as mp
@@ -310,7 +310,7 @@ def test_on_a_crowded_core_hashing_still_counts_as_busy_and_a_sleep_does_not():
     core = min(os.sched_getaffinity(0))
     before = os.sched_getaffinity(0)
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    hogs = [ctx.Process(target=_hog, args=(3.0,), daemon=True) for _ in range(5)]
+    hogs = [ctx.Process(target=_hog, args=(3.0,), daemon=True) for _ in range(8)]
     os.sched_setaffinity(0, {core})  # this thread, and the hogs started from it
     try:
         for h in hogs:
