@@ -348,7 +348,10 @@ def _make_callbacks():
         if s is not None:  # a C function: a heartbeat, and remember when it started
             if s is not owner:
                 skip = 0
-            wants = memo_get(func)
+            try:
+                wants = memo_get(func)
+            except TypeError:  # an unhashable callable, e.g. a weakref to a WeakSet
+                wants = _NO
             if wants is None:
                 wants = _wants_cpu(func)
             t = now()
@@ -455,7 +458,10 @@ def _make_profiler(lane: LaneRecorder):
         elif event == "return":
             return
         elif event == "c_call":
-            wants = memo_get(arg)
+            try:
+                wants = memo_get(arg)
+            except TypeError:  # an unhashable callable: never raise into the recorded code
+                wants = _NO
             if wants is None:  # a bound method, e.g. lst.append: is its class known?
                 has = class_get(type(getattr(arg, "__self__", None)))
                 wants = _NO if has is False else _wants_cpu(arg)

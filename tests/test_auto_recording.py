@@ -344,3 +344,19 @@ def test_on_a_crowded_core_hashing_still_counts_as_busy_and_a_sleep_does_not():
         pytest.skip(f"the core was not crowded enough: hashing got {cpu / length:.0%} of it")
     assert hashing[4] >= COMPUTED_SHARE * length, "it computed whenever it had the core"
     assert 0 <= sleep[4] < COMPUTED_SHARE * (sleep[1] - sleep[0]), "a sleep computed nothing"
+
+
+def test_calling_an_unhashable_callable_is_recorded_without_raising():
+    # Calling a weakref hashes its referent in our callback's memo lookup; a WeakSet is
+    # unhashable. The recorder must never raise into the code it records (3.12+ saw it
+    # break WeakSet's own clean-up).
+    import weakref
+
+    class Unhashable(set):  # set instances are unhashable and accept weak references
+        pass
+
+    target = Unhashable()
+    ref = weakref.ref(target)
+    got = []
+    record(lambda: got.append(ref() is target))
+    assert got == [True]
