@@ -113,26 +113,46 @@ def test_recording_records_thread_pool_workers():
 def test_recording_and_run_threads_agree_on_the_same_work():
     """Two CPU threads, recorded both ways: the same states, and no overlap either way."""
     tasks = [lambda: cpu_python(0.15), lambda: cpu_python(0.15)]
-    by_run = helpers.run_threads(tasks)
-    with helpers.recording() as rec:
-        threads = [threading.Thread(target=t) for t in tasks]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    for tl, lanes in ((by_run, by_run.lanes), (rec.timeline, rec.timeline.lanes[1:])):
-        a, b = (tl.spans(helpers.RUNNING, lane=ln.name) for ln in lanes)
-        assert overlap_ns(a, b) == 0
-        for lane in lanes:
-            states = {s.state for s in lane.spans}
-            assert helpers.RUNNING in states and helpers.WAITING_GIL in states, states
-            st = next(s for s in tl.stats() if s.name == lane.name)
-            # Against the OS's count of CPU time: a thread cannot be seen running Python
-            # without a core; and all its CPU time shows as running or in a C call. (On a
-            # busy machine, "running, inferred" also covers time another program had the
-            # core: automatic recording cannot tell a silent loop from a lost core.)
-            assert st.running_ms <= 1.05 * st.cpu_ms + 2, st
-            assert st.running_ms + st.inferred_running_ms + st.c_call_ms >= 0.9 * st.cpu_ms, st
+
+    def measure() -> list[str]:
+        """What did not add up against the OS's CPU time (the structural checks assert)."""
+        by_run = helpers.run_threads(tasks)
+        with helpers.recording() as rec:
+            threads = [threading.Thread(target=t) for t in tasks]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        short = []
+        for tl, lanes in ((by_run, by_run.lanes), (rec.timeline, rec.timeline.lanes[1:])):
+            a, b = (tl.spans(helpers.RUNNING, lane=ln.name) for ln in lanes)
+            assert overlap_ns(a, b) == 0
+            for lane in lanes:
+                states = {s.state for s in lane.spans}
+                assert helpers.RUNNING in states and helpers.WAITING_GIL in states, states
+                st = next(s for s in tl.stats() if s.name == lane.name)
+                # Against the OS's count of CPU time: a thread cannot be seen running
+                # Python without a core; and its CPU time shows as running or in a C call.
+                # (On a busy machine, "running, inferred" also covers time another program
+                # had the core: automatic recording cannot tell a silent loop from a lost
+                # core.)
+                # A thread waiting for the GIL uses a little CPU too: it wakes every switch
+                # interval to ask for it (up to about 10% of its waiting time, measured here
+                # with time.thread_time on 3.12 and 3.13: 60 ms CPU, 50 ms drawn, 150 ms
+                # waiting).
+                assert st.running_ms <= 1.05 * st.cpu_ms + 2, st
+                drawn = st.running_ms + st.inferred_running_ms + st.c_call_ms
+                if drawn < 0.9 * st.cpu_ms - 0.1 * st.waiting_gil_ms:
+                    short.append(repr(st))
+        return short
+
+    # On a crowded machine the OS may count more of that: measured again, at most
+    # twice, before a shortfall counts.
+    for _attempt in range(3):
+        short = measure()
+        if not short:
+            break
+    assert not short, short
 
 
 def test_recording_restores_everything_after_an_exception():
