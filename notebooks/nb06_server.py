@@ -32,6 +32,8 @@ async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, de
         await writer.drain()
     except (asyncio.TimeoutError, ConnectionError):
         pass
+    except asyncio.CancelledError:  # the server is shutting down (the `with` block ended):
+        pass  # end quietly, or asyncio prints the cancelled handler's traceback
     finally:
         writer.close()
 
