@@ -224,30 +224,10 @@ def explorer(make_timeline: Callable[..., Timeline], *,
 
     The first picture is drawn when the cell runs, then again at each press of Run.
     """
-    import ipywidgets as W
-    from IPython.display import display
+    from .widgets import explorer as timeline_explorer  # ipywidgets only when a widget is wanted
 
-    button = W.Button(description="Run", button_style="primary", icon="play")
-    out = W.Output()
-
-    def run(_=None) -> None:
-        button.disabled = True
-        try:
-            with out:
-                out.clear_output(wait=True)
-                tl = make_timeline(**{name: c.value for name, c in controls.items()})
-                display(plot(tl))
-                if describe is not None:
-                    print(describe(tl))
-        finally:
-            button.disabled = False
-
-    button.on_click(run)
-    for c in controls.values():
-        c.style = {"description_width": "initial"}
-    box = W.VBox([W.HBox([*controls.values(), button]), out])
-    run()
-    return box
+    return timeline_explorer(make_timeline, stats=False, draw=plot, describe=describe,
+                             **controls)
 
 
 # --- Threads, processes or asyncio: a measured table ----------------------------------------

@@ -38,6 +38,8 @@ def explorer(
     *,
     window: Callable[[Timeline], tuple[float, float] | None] | None = None,
     stats: bool = True,
+    draw: Callable[[Timeline], object] | None = None,
+    describe: Callable[[Timeline], str] | None = None,
     **controls: W.ValueWidget,
 ) -> W.VBox:
     """Controls, a Run button, and the timeline they produce.
@@ -46,6 +48,8 @@ def explorer(
                      returns a Timeline (from run_threads or run_processes).
     window        -- optional: given the Timeline, the (start_ms, end_ms) to show.
     stats         -- also print the statistics table under the picture.
+    draw          -- optional: draws the Timeline (default: its own plot()).
+    describe      -- optional: a line about the Timeline, printed under the picture.
     controls      -- name=widget; each name is an argument of make_timeline.
     """
     button = W.Button(description="Run", button_style="primary", icon="play")
@@ -57,9 +61,11 @@ def explorer(
             with out:
                 out.clear_output(wait=True)
                 tl = make_timeline(**{name: c.value for name, c in controls.items()})
-                display(tl.plot(window=window(tl) if window else None))
+                display(draw(tl) if draw else tl.plot(window=window(tl) if window else None))
                 if stats:
                     print(tl.stats_table())
+                if describe is not None:
+                    print(describe(tl))
         finally:
             button.disabled = False
 
