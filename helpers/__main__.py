@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from . import run_processes, run_threads, system, workloads
+from . import run_processes, run_threads, save_trace, system, workloads
 from .processes import START_METHODS
 
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             tl = run_threads(tasks, switch_interval=interval)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
-    tl.save_trace(args.out)
+    save_trace(tl, args.out)
     print(tl.stats_table())
     print(f"trace written to {args.out} (open it in https://ui.perfetto.dev)")
     if args.png:

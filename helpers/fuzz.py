@@ -1,50 +1,15 @@
 """Fuzzing for races: random pauses at marked points make rare interleavings common.
 
-Mark the places in your code where a thread switch would hurt (between a read
-and the write that depends on it, between a check and the act) with
-``fuzz.point("name")``. Outside fuzzing a point does nothing (one check of a
-global). Inside ``fuzz.run(test, ...)`` each point may pause the thread that
-reaches it for a random moment, so that the other threads run in between:
-exactly where you suspected trouble. ``run`` calls ``test`` many times and
-reports how often it failed (raised) and, for the first failure, which thread
-paused where.
+Mark the places in your code where a thread switch would hurt (between a read and the
+write that depends on it, between a check and the act) with ``fuzz.point("name")``.
+Outside fuzzing a point does nothing (one check of a global). Inside ``fuzz.run(test)``
+each point may pause the thread that reaches it for a random moment, so that the other
+threads run in between: exactly where you suspected trouble. ``run`` calls ``test`` many
+times and reports how often it failed (raised) and, for the first failure, which thread
+paused where (see ``run`` for an example).
 
-    >>> import threading
-    >>> from helpers import fuzz
-    >>> balance = []
-    >>> def withdraw(amount):
-    ...     if balance[0] >= amount:        # check ...
-    ...         fuzz.point("checked")
-    ...         balance[0] -= amount        # ... then act
-    >>> def two_withdrawals():
-    ...     balance[:] = [100]
-    ...     threads = [threading.Thread(target=withdraw, args=(60,), name=name)
-    ...                for name in ("alice", "bob")]
-    ...     for t in threads: t.start()
-    ...     for t in threads: t.join(timeout=5)
-    ...     assert balance[0] >= 0, f"balance {balance[0]}"
-    >>> report = fuzz.run(two_withdrawals, runs=30, seed=1)
-    >>> report.failures > 0                 # the race is found
-    True
-    >>> print(report)                       # doctest: +SKIP
-    30 runs (seed 1): 17 failed (57%).
-    First failure, run 0: AssertionError: balance -20
-      alice paused 0.64 ms at 'checked'
-      bob   paused 0.13 ms at 'checked'
-
-Fuzzing amplifies races; it proves nothing about their absence. A report
-with no failure says only that these runs, with these pauses, did not fail:
-a pause can only make threads switch at the points you marked, and the
-operating system still decides the rest. The seed fixes the pauses drawn
-(the same seed gives the same sequence of delays, run by run), not the
-scheduling, so counts vary a little between calls; a planted race with a
-point in its window is found in practice every time, and a correct (locked)
-version never fails, whatever the pauses.
-
-The blunt version needs no marks: ``sys.setswitchinterval(1e-6)`` asks the
-GIL to change hands as often as it can. It changes how often threads switch,
-not where: CPython 3.10+ switches only at calls and backward jumps, so a
-window without a call in it stays closed.
+Fuzzing amplifies races; it proves nothing about their absence: a report with no failure
+says only that these runs, with these pauses, did not fail.
 """
 
 from __future__ import annotations
@@ -182,6 +147,41 @@ def run(
     timeout   -- seconds one run may take; a run that takes longer (a deadlock?)
                  raises TimeoutError. Give every join and acquire in the test a timeout
                  shorter than this, so that its threads end too.
+
+    >>> import threading
+    >>> from helpers import fuzz
+    >>> balance = []
+    >>> def withdraw(amount):
+    ...     if balance[0] >= amount:        # check ...
+    ...         fuzz.point("checked")
+    ...         balance[0] -= amount        # ... then act
+    >>> def two_withdrawals():
+    ...     balance[:] = [100]
+    ...     threads = [threading.Thread(target=withdraw, args=(60,), name=name)
+    ...                for name in ("alice", "bob")]
+    ...     for t in threads: t.start()
+    ...     for t in threads: t.join(timeout=5)
+    ...     assert balance[0] >= 0, f"balance {balance[0]}"
+    >>> report = fuzz.run(two_withdrawals, runs=30, seed=1)
+    >>> report.failures > 0                 # the race is found
+    True
+    >>> print(report)                       # doctest: +SKIP
+    30 runs (seed 1): 17 failed (57%).
+    First failure, run 0: AssertionError: balance -20
+      alice paused 0.64 ms at 'checked'
+      bob   paused 0.13 ms at 'checked'
+
+    A pause can only make threads switch at the points you marked; the operating system
+    still decides the rest. The seed fixes the pauses drawn (the same seed gives the same
+    sequence of delays, run by run), not the scheduling, so counts vary a little between
+    calls; a planted race with a point in its window is found in practice every time, and
+    a correct (locked) version never fails, whatever the pauses.
+
+    The blunt version needs no marks: ``sys.setswitchinterval(1e-6)`` asks the GIL to
+    change hands as often as it can. It changes how often threads switch, not where: the
+    interpreter switches only where it checks for a pending switch (function entry,
+    backward jumps, after calls; where exactly depends on the version), so a window
+    without such a check in it stays closed.
     """
     global _active
     if not callable(test):

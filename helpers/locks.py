@@ -1,49 +1,18 @@
 """Locks that know their name and their holder, so that waiting and deadlock can be seen.
 
-``Lock(name)`` behaves like ``threading.Lock`` (``acquire(blocking, timeout)``,
-``release()``, ``locked()``, ``with lock:``) and ``Semaphore(value, name)``
-like ``threading.Semaphore``. What they add:
+``Lock(name)`` behaves like ``threading.Lock`` and ``Semaphore(value, name)`` like
+``threading.Semaphore``. Inside ``helpers.recording()`` a thread that waits for one shows
+a blocked span saying what it waits for and who holds it (``waiting for lock 'fork 2'
+(held by philosopher-2)``). They keep a *wait-for graph*; a deadlock is a cycle in it,
+and ``find_deadlock()`` names it. Outside a recording they cost a few microseconds more
+per acquire than threading's (the bookkeeping) and draw nothing.
 
-* On a timeline (inside ``helpers.recording()``), a thread that waits for one
-  shows a blocked span that says what it waits for and who holds it:
-  ``waiting for lock 'fork 2' (held by philosopher-2)``.
-* They keep a *wait-for graph*: which thread waits for which lock, and which
-  threads hold it. A deadlock is a cycle in that graph, and
-  ``find_deadlock()`` names it.
-
-    >>> a, b = Lock("a"), Lock("b")
+    >>> a = Lock("a")
     >>> with a:
     ...     a.holders()
     ['MainThread']
-    >>> a.locked(), a.acquire(timeout=0.01)
-    (False, True)
-    >>> a.release()
     >>> find_deadlock()       # nobody waits for anybody: no deadlock
     []
-
-Two threads that take two locks in opposite orders, each waiting at most a
-moment (a deadlock that must not hang the notebook):
-
-    >>> import threading
-    >>> both = threading.Barrier(2)
-    >>> def take(first, second, patience):
-    ...     with first:
-    ...         both.wait(timeout=5)                   # both hold their first lock
-    ...         if second.acquire(timeout=patience):   # then each wants the other one
-    ...             second.release()
-    >>> t1 = threading.Thread(target=take, args=(a, b, 0.5), name="t1")
-    >>> t2 = threading.Thread(target=take, args=(b, a, 1.0), name="t2")
-    >>> t1.start(); t2.start()
-    >>> find_deadlock(timeout=5)      # look for up to 5 s
-    ["t1 waits for 'b' held by t2", "t2 waits for 'a' held by t1"]
-    >>> t1.join(5); t2.join(5)        # t1 gives up after 0.5 s: then t2 gets 'a'
-
-A lock with ``patience`` never waits forever: a blocking ``acquire()`` with no
-timeout raises LockTimeout after that many seconds (for checks that must not
-hang even when the code they check deadlocks).
-
-Outside a recording these locks cost a little more than threading's (a few
-microseconds per acquire, for the bookkeeping) and draw nothing.
 """
 
 from __future__ import annotations
@@ -256,6 +225,24 @@ def find_deadlock(timeout: float = 0.0) -> list[str]:
     next one holds. Returns one line per thread in the cycle, or [] if there is none.
 
     ``timeout`` (seconds): keep looking that long (every 10 ms) before answering [].
+
+    Two threads that take two locks in opposite orders, each waiting at most a
+    moment (a deadlock that must not hang the notebook):
+
+        >>> import threading
+        >>> a, b = Lock("a"), Lock("b")
+        >>> both = threading.Barrier(2)
+        >>> def take(first, second, patience):
+        ...     with first:
+        ...         both.wait(timeout=5)                   # both hold their first lock
+        ...         if second.acquire(timeout=patience):   # then each wants the other one
+        ...             second.release()
+        >>> t1 = threading.Thread(target=take, args=(a, b, 0.5), name="t1")
+        >>> t2 = threading.Thread(target=take, args=(b, a, 1.0), name="t2")
+        >>> t1.start(); t2.start()
+        >>> find_deadlock(timeout=5)      # look for up to 5 s
+        ["t1 waits for 'b' held by t2", "t2 waits for 'a' held by t1"]
+        >>> t1.join(5); t2.join(5)        # t1 gives up after 0.5 s: then t2 gets 'a'
     """
     if not timeout >= 0:
         raise ValueError(f"timeout must be a number of seconds >= 0, not {timeout!r}")

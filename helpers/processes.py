@@ -1,21 +1,16 @@
 """Processes, recorded: each task in its own Python process, all starting together.
 
     >>> tl = helpers.run_processes([w.cpu(0.05), w.cpu(0.05)], start_method="spawn")
-    >>> tl.lanes[0].spans[0].state
+    >>> tl.lanes[0].spans[0].state      # a fresh Python takes a while to start
     'starting'
-    >>> tl.lane("cpu-1").spans[0].duration > 0     # a fresh Python takes a while to start
-    True
 
-Each process lane begins with *starting*: from the moment the parent asked
-for the process until the new Python ran its first line of our code. Then it
-waits at the start line (blocked) until every process is ready, and runs its
-task. The child sends its record home through a pipe; the parent builds the
-Timeline. The child runs a function of this module, which it can import, so
-every start method works: "spawn" (Windows, macOS), "forkserver" (Linux from
-3.14) and "fork".
-
-No child outlives a run: on an error, an interrupt or a timeout, children are
-asked to stop, then terminated, then killed.
+Each process lane begins with *starting*: from the moment the parent asked for the
+process until the new Python ran its first line of our code. Then it waits at the start
+line (blocked) until every process is ready, and runs its task. The child sends its
+record home through a pipe. The child runs a function of this module, which it can
+import, so every start method works: "spawn" (Windows, macOS), "forkserver" (Linux from
+3.14) and "fork". No child outlives a run: on an error, an interrupt or a timeout,
+children are asked to stop, then terminated, then killed.
 """
 
 from __future__ import annotations
@@ -32,10 +27,11 @@ import traceback
 from collections.abc import Sequence
 from contextlib import nullcontext
 
-from . import auto  # automatic recording
-from .inference import build_timeline
-from .recorder import BLOCKED, LaneRecorder, now
-from .runner import (
+from . import automatic
+from .recorder import LaneRecorder, now
+from .rules_fast import build_timeline
+from .states import BLOCKED
+from .tasks import (
     MAX_PROCESSES,
     STOP_GRACE,
     Task,
@@ -48,6 +44,8 @@ from .runner import (
 )
 from .timeline import Timeline
 from .workloads import Workload
+
+__all__ = ["START_METHODS", "default_start_method", "run_processes"]
 
 START_METHODS = ("spawn", "forkserver", "fork")
 
@@ -90,7 +88,7 @@ def _process_main(task, name, barrier, conn, switch_interval, timeout) -> None:
         start_line.begin()
         with start_line.region(BLOCKED, "waiting for the others to start"):
             barrier.wait(timeout)
-        with auto.automatic_recording() if lane.auto else nullcontext():
+        with automatic.automatic_recording() if lane.auto else nullcontext():
             work(task, lane)
         lane.beats = start_line.beats + lane.beats
         lane.marks = start_line.marks + lane.marks

@@ -1,31 +1,18 @@
 """Records, for each thread, the instants at which it ran Python code.
 
-The principle: under the GIL only the thread that holds it executes Python
-bytecode. So a timestamp that a thread took by running Python code proves that
-the thread held the GIL at that instant. A thread records such timestamps
-("heartbeats") while it works, and marks the regions where it blocked (sleep,
-I/O, a lock) or sat in one long C call. helpers.inference turns these records
-into spans of time with a state.
-
-Recording has to be cheap, or it changes what it measures: a heartbeat is one
-``time.perf_counter_ns()`` appended to an ``array('q')`` that belongs to the
-thread, with no lock and no object allocated per event.
-
-Two ways to record:
-
-* Built-in workloads (helpers.workloads) call ``lane.beat()`` themselves and
-  mark their regions with ``lane.region(...)``.
-* Any other function is recorded automatically (helpers.auto): every function
-  start, C call and C return becomes a heartbeat, and a long C call a region.
-
-When the thread is done, ``lane.to_record(...)`` gives a LaneRecord: plain
-data, the same for a thread and for a process, that the timeline is built from.
+Under the GIL only the thread that holds it executes Python bytecode, so a timestamp that
+a thread took by running Python code proves that it held the GIL then. A thread records
+such timestamps ("heartbeats") while it works, and marks the regions where it blocked
+(sleep, I/O, a lock) or sat in one long C call. Recording must be cheap, or it changes
+what it measures: a heartbeat is one ``time.perf_counter_ns()`` appended to the thread's
+own ``array('q')``, with no lock and no object per event. Built-in workloads
+(helpers.workloads) beat themselves; any other code is recorded by helpers.automatic.
 
     >>> lane = LaneRecorder("worker")
     >>> lane.begin(); lane.beat(); lane.end()
     >>> len(lane.beats)
     3
-    >>> lane.to_record("this process").name
+    >>> lane.to_record("this process").name     # plain data, for the rules (helpers.rules)
     'worker'
 """
 
@@ -37,13 +24,38 @@ import time
 from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from .states import BLOCKED, C_CALL, C_CALL_NO_GIL, REGION_KINDS
+from .states import BLOCKED, C_CALL, C_CALL_NO_GIL
+
+__all__ = ["C_CALL_AUTO", "COMPUTED_SHARE", "MERGE_GAP_NS", "REGION_KINDS", "Control",
+           "LaneRecord", "LaneRecorder", "Mark", "Stopped", "current_lane", "cut_short_note", "now"]
 
 now = time.perf_counter_ns  # CLOCK_MONOTONIC on Linux: the same clock in every process
 
-__all__ = ["BLOCKED", "C_CALL", "C_CALL_NO_GIL", "Control", "LaneRecord", "LaneRecorder", "Stopped",
-           "current_lane"]
+# The recorder's words (not states: none of them is drawn as such).
+# What a marked region may be: a built-in workload knows what its region is, so it names
+# the state itself.
+REGION_KINDS = (BLOCKED, C_CALL, C_CALL_NO_GIL)
+# The kind automatic recording gives a long C call of learner code: whether it kept the
+# GIL, and whether it computed or waited, is decided afterwards from evidence (rule 6).
+C_CALL_AUTO = "C call, to be decided"
+# Heartbeats closer than this belong to one running span: the resolution of the picture.
+# 200 us is far below what a timeline of a run shows (a 1,000-px picture of 100 ms draws
+# 100 us a pixel) and far above a heartbeat's own cost (about 0.1 us).
+MERGE_GAP_NS = 200_000
+# A C call that used at least this share of a core over its length computed; one that
+# used less waited. Waits (sleep, I/O, a lock) use almost none (0.2-2% measured here). A
+# computation got 46% of a core at load 3.5 on 2 cores, but 5-18% on a crowded core (load
+# 18, or five processes pinned to its core): so where Linux says how long a call waited
+# for a core, its CPU share is taken over the rest of its length (helpers.automatic).
+COMPUTED_SHARE = 0.2
+
+
+def cut_short_note(at_ms: float, names: list[str]) -> str:
+    """What a timeline says when lanes reached the cap on heartbeats kept in memory."""
+    return (f"Recording stopped at {at_ms:.0f} ms: {', '.join(names)} reached the cap on "
+            "heartbeats kept in memory. The timeline shows what came before.")
 
 
 class Stopped(Exception):
@@ -67,18 +79,27 @@ class Control:
         self.event.set()
 
 
-# A marked region: (start_ns, end_ns, kind, label, cpu_ns). cpu_ns is the CPU time the
-# thread used inside it, or -1 where it was not measured. Where the OS says how long the
-# thread waited for a core meanwhile (Linux), automatic recording scales it up to the time
-# it did not (helpers.auto._unqueued): the share of a core it used when it was not queued.
-Mark = tuple[int, int, str, str, int]
+class Mark(NamedTuple):
+    """A marked region of one thread: a sleep, a lock, one long C call.
+
+    A tuple, so that marks sort by start time. ``cpu_ns`` is the CPU time the thread
+    used inside it, or -1 where it was not measured. Where the OS says how long the
+    thread waited for a core meanwhile (Linux), automatic recording scales it up to the
+    time it did not (helpers.automatic): the share of a core it used when not queued.
+    """
+
+    start: int  # perf_counter ns
+    end: int
+    kind: str  # one of REGION_KINDS, or C_CALL_AUTO
+    label: str  # what it was, e.g. "sleep", "lock 'a'", "hashlib.HASH.update"
+    cpu_ns: int = -1
 
 
 @dataclass
 class LaneRecord:
     """Everything recorded about one thread, as plain data (it pickles: processes send it).
 
-    The runner builds it complete; helpers.inference reads it; nobody edits it after.
+    The runner builds it complete; the rules read it; nobody edits it after.
     """
 
     name: str  # the lane's name on the picture, e.g. "cpu-1" or "Thread-3 (download)"
@@ -96,6 +117,9 @@ class LaneRecord:
     kind: str = "thread"
     open_until: int = 0  # a task still suspended when recording ended: awaiting until then
     truncated_at: int = 0  # when recording stopped at the memory cap (0: it did not)
+
+    def __post_init__(self) -> None:
+        self.marks = [Mark(*m) for m in self.marks]  # (start, end, kind, label, cpu) is a Mark
 
 
 def _open_schedstat() -> int | None:
@@ -157,7 +181,7 @@ class LaneRecorder:
         _current.lane = self
         self._schedstat = _open_schedstat()
         self.beats.append(now())
-        self.cpu_seen = (self.beats[-1], self._cpu_start)  # (when, CPU time): see helpers.auto
+        self.cpu_seen = (self.beats[-1], self._cpu_start)  # (when, CPU time): helpers.automatic
         self.queue_seen = (self.beats[-1], self.run_queue_ns())
 
     def end(self) -> None:
@@ -220,7 +244,7 @@ class LaneRecorder:
             self.beats.append(end)
             if expected_s is not None:
                 end = min(end, start + int(expected_s * 1e9))
-            self.marks.append((start, end, kind, label, -1))
+            self.marks.append(Mark(start, end, kind, label))
 
     def check_stop(self) -> None:
         if self.control.stop and self.stoppable:
@@ -228,10 +252,9 @@ class LaneRecorder:
 
     def to_record(self, process_name: str, requested_ns: int = 0) -> LaneRecord:
         """The finished lane as a LaneRecord (plain data)."""
-        marks = [m if len(m) == 5 else (*m, -1) for m in self.marks]
         return LaneRecord(
             name=self.name, process_name=process_name, pid=self.pid,
             native_id=self.native_id, auto=self.auto, cpu_ns=self.cpu_ns,
-            beats=array("q", self.beats), marks=marks, requested_ns=requested_ns,
+            beats=array("q", self.beats), marks=list(self.marks), requested_ns=requested_ns,
             ready_ns=self.ready_ns, truncated_at=self.truncated_at,
         )  # fmt: skip

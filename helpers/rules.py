@@ -1,87 +1,25 @@
-"""The rules that turn heartbeats into states, in plain Python: read this one.
+"""The rules that turn heartbeats into states, in plain Python: the reference, read this one.
 
-helpers.inference applies the same rules with numpy, fast enough for a
-million heartbeats; this version is slow but follows the rules one by one,
-and the tests check on random records that the two always agree.
+The evidence (helpers.recorder): each thread's heartbeats, timestamps it took while
+running Python, and its marked regions (a sleep, a lock, a long C call). Under the GIL
+only one thread of a process runs Python at a time, so a heartbeat proves its thread
+held the GIL at that instant. ``build_timeline`` says the rules, one by one, and applies
+them slowly; helpers.rules_fast applies the same rules with numpy, written again on
+purpose (sharing only the data types), and tests/test_inference.py checks on random
+records that the two always agree.
 
-The evidence (helpers.recorder): each thread's heartbeats, timestamps it took
-while running Python, and its marked regions (a sleep, a lock, a long C call).
-Under the GIL only one thread of a process runs Python at a time, so a
-heartbeat proves its thread held the GIL at that instant.
-
-The rules, for the threads of one process:
-
-1.  Put every heartbeat of the process in one list, in time order.
-2.  A *running* span: consecutive heartbeats of one thread in that list, each
-    within MERGE_GAP_NS of the next, not across a heartbeat that opens a
-    region. (Without the GIL each thread is read on its own list.)
-3.  A *slice* (a time the thread held the GIL): consecutive heartbeats of one
-    thread in that list, not across one that gives the GIL away (opens a
-    blocked region or a C call that released the GIL, as rule 6 decides).
-4.  A workload's C call that keeps the GIL ends no later than the first
-    heartbeat another thread took after it began: under the GIL nobody else
-    can run during it. (Its end is stamped by Python code that runs after it
-    returns, and that code may first hand the GIL to a waiting thread.)
-    The same holds for an automatically recorded C call that another thread,
-    ready before it began, waited through: if that thread's first heartbeat
-    inside the call came more than a switch interval after its start (a
-    thread that asks for the GIL gets it within one, unless C code keeps it),
-    and the call's CPU time does not say it waited, the call kept the GIL
-    until then; it is a C call that keeps the GIL.
-5.  Between its running spans, a thread is what its innermost region says:
-    blocked, a C call (holding the GIL), a C call with the GIL released.
-6.  An automatically recorded long C call is decided from evidence, as a
-    whole (a C function releases the GIL for all of its work, or not at all):
-    - it computed (its CPU time is at least COMPUTED_SHARE of its length,
-      not counting time it spent waiting for a core, where the OS says) or
-      it waited (blocked); where its CPU time was not measured, a call that released
-      the GIL is read as a wait (the common case: sleep, I/O, a lock), one
-      that nobody can tell about as a computation;
-    - if another thread of the process took a heartbeat during it, it
-      released the GIL: "C call, GIL released" or "blocked" (proven);
-    - if another thread was ready to run for most of it and did not, it held
-      the GIL: "C call" (proven);
-    - if no other thread wanted the GIL, nobody can tell: "C call" or
-      "blocked", hatched (inferred). Unmeasured CPU time is inferred too.
-    A C call that calls back into Python (``sum(x*x for x in ...)``, ``sorted(key=...)``)
-    has heartbeats of its own inside it: between its first and last one the
-    thread ran Python, so only the stretches before and after count as the call.
-    A C call begun inside a region that says what it is (a workload's, a
-    recorded lock's) is what the region says: what is known beats what is
-    inferred.
-7.  Where a thread was silent with nothing marked, it was runnable:
-    - while another thread held the GIL (a slice, a workload's C call, or an
-      automatic C call found to hold it), or for a moment of at most
-      MERGE_GAP_NS (the GIL changing hands): *waiting for the GIL*;
-    - otherwise nobody in the process ran. The stretch belongs to the thread
-      that ran last before it, not counting threads that gave the GIL away
-      since (rule 3): that thread held the GIL. For a
-      workload, *waiting for a core* (the operating system gave its core to
-      something else); for automatically recorded code, *running*, inferred
-      (Python that made no calls). The other silent threads were waiting for
-      the GIL, asleep (as does a thread before anyone's first heartbeat).
-      So two threads never both run.
-    Without the GIL: waiting for a core, or running (inferred) for automatic.
-8.  A thread's lane begins when it was free to run (Thread.start was called,
-    or the start line released it): until its first heartbeat it was silent,
-    and rule 7 says what it waited for. A process's lane begins with
-    *starting*, from when its parent asked for it to its first heartbeat.
-    Every lane ends *finished* after its last heartbeat.
-9.  A task (a generator or coroutine taking turns on one thread) runs during
-    its steps and is *awaiting* between them; a task still suspended when
-    recording ended is awaiting until then.
+    >>> tl = build_timeline(records, info)        # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import bisect
 
-from .recorder import LaneRecord, Mark
+from .recorder import C_CALL_AUTO, COMPUTED_SHARE, MERGE_GAP_NS, LaneRecord, Mark, cut_short_note
 from .states import (
     AWAITING,
     BLOCKED,
     C_CALL,
-    C_CALL_AUTO,
     C_CALL_NO_GIL,
     FINISHED,
     RUNNING,
@@ -91,14 +29,9 @@ from .states import (
 )
 from .timeline import Lane, RunInfo, Span, Timeline
 
-MERGE_GAP_NS = 200_000  # heartbeats closer than this belong to one running span
+__all__ = ["build_timeline"]
+
 RELEASES_GIL = (BLOCKED, C_CALL_NO_GIL)  # regions whose first heartbeat ends a slice
-# A C call that used at least this share of a core over its length computed; one that used
-# less waited. Waits (sleep, I/O, a lock) use almost none (0.2-2% measured here). A
-# computation got 46% of a core at load 3.5 on 2 cores, but 5-18% on a crowded core (load
-# 18, or five processes pinned to its core): so where Linux says how long a call waited for
-# a core, its CPU share is taken over the rest of its length (helpers.auto._unqueued).
-COMPUTED_SHARE = 0.2
 
 
 def split_at_callbacks(record: LaneRecord) -> list[Mark]:
@@ -106,22 +39,22 @@ def split_at_callbacks(record: LaneRecord) -> list[Mark]:
     keeps only the stretches before the first and after the last of them; one inside a
     region that says what it is is left out."""
     beats = record.beats
-    known = sorted(m for m in record.marks if m[2] != C_CALL_AUTO)
+    known = sorted(m for m in record.marks if m.kind != C_CALL_AUTO)
     out = []
     for m in record.marks:
         start, end, kind, label, cpu = m
         if kind != C_CALL_AUTO:
             out.append(m)
             continue
-        if any(k[0] <= start < k[1] for k in known):
+        if any(k.start <= start < k.end for k in known):
             continue  # begun inside a region that says what it is (whose end may be clamped)
         lo, hi = bisect.bisect_right(beats, start), bisect.bisect_left(beats, end)
         if lo >= hi:  # no heartbeat strictly inside: C code all along
             out.append(m)
             continue
-        out.append((start, beats[lo], kind, label, cpu))
+        out.append(Mark(start, beats[lo], kind, label, cpu))
         if beats[hi - 1] < end:
-            out.append((beats[hi - 1], end, kind, label, cpu))
+            out.append(Mark(beats[hi - 1], end, kind, label, cpu))
     return out
 
 
@@ -153,15 +86,76 @@ def run_bounds(records: list[LaneRecord]) -> tuple[int, int, list[str]]:
     cut = [r for r in records if r.truncated_at]
     if cut:
         end = min(end, min(r.truncated_at for r in cut))
-        names = ", ".join(r.name for r in cut)
-        notes.append(f"Recording stopped at {(end - start) / 1e6:.0f} ms: {names} reached the "
-                     "cap on heartbeats kept in memory. The timeline shows what came before.")
+        notes.append(cut_short_note((end - start) / 1e6, [r.name for r in cut]))
     return start, end, notes
 
 
 def build_timeline(records: list[LaneRecord], info: RunInfo,
                    merge_gap_ns: int = MERGE_GAP_NS) -> Timeline:  # fmt: skip
-    """The Timeline of a run, rule by rule (slow: for reading and for tests)."""
+    """The Timeline of a run, rule by rule (slow: for reading and for tests).
+
+    The rules, for the threads of one process:
+
+    1.  Put every heartbeat of the process in one list, in time order.
+    2.  A *running* span: consecutive heartbeats of one thread in that list, each
+        within MERGE_GAP_NS of the next, not across a heartbeat that opens a
+        region. (Without the GIL each thread is read on its own list.)
+    3.  A *slice* (a time the thread held the GIL): consecutive heartbeats of one
+        thread in that list, not across one that gives the GIL away (opens a
+        blocked region or a C call that released the GIL, as rule 6 decides).
+    4.  A workload's C call that keeps the GIL ends no later than the first
+        heartbeat another thread took after it began: under the GIL nobody else
+        can run during it. (Its end is stamped by Python code that runs after it
+        returns, and that code may first hand the GIL to a waiting thread.)
+        The same holds for an automatically recorded C call that another thread,
+        ready before it began, waited through: if that thread's first heartbeat
+        inside the call came more than a switch interval after its start (a
+        thread that asks for the GIL gets it within one, unless C code keeps it),
+        and the call's CPU time does not say it waited, the call kept the GIL
+        until then; it is a C call that keeps the GIL.
+    5.  Between its running spans, a thread is what its innermost region says:
+        blocked, a C call (holding the GIL), a C call with the GIL released.
+    6.  An automatically recorded long C call is decided from evidence, as a
+        whole (a C function releases the GIL for all of its work, or not at all):
+        - it computed (its CPU time is at least COMPUTED_SHARE of its length,
+          not counting time it spent waiting for a core, where the OS says) or
+          it waited (blocked); where its CPU time was not measured, a call that released
+          the GIL is read as a wait (the common case: sleep, I/O, a lock), one
+          that nobody can tell about as a computation;
+        - if another thread of the process took a heartbeat during it, it
+          released the GIL: "C call, GIL released" or "blocked" (proven);
+        - if another thread was ready to run for most of it and did not, it held
+          the GIL: "C call" (proven);
+        - if no other thread wanted the GIL, nobody can tell: "C call" or
+          "blocked", hatched (inferred). Unmeasured CPU time is inferred too.
+        A C call that calls back into Python (``sum(x*x for x in ...)``, ``sorted(key=...)``)
+        has heartbeats of its own inside it: between its first and last one the
+        thread ran Python, so only the stretches before and after count as the call.
+        A C call begun inside a region that says what it is (a workload's, a
+        recorded lock's) is what the region says: what is known beats what is
+        inferred.
+    7.  Where a thread was silent with nothing marked, it was runnable:
+        - while another thread held the GIL (a slice, a workload's C call, or an
+          automatic C call found to hold it), or for a moment of at most
+          MERGE_GAP_NS (the GIL changing hands): *waiting for the GIL*;
+        - otherwise nobody in the process ran. The stretch belongs to the thread
+          that ran last before it, not counting threads that gave the GIL away
+          since (rule 3): that thread held the GIL. For a
+          workload, *waiting for a core* (the operating system gave its core to
+          something else); for automatically recorded code, *running*, inferred
+          (Python that made no calls). The other silent threads were waiting for
+          the GIL, asleep (as does a thread before anyone's first heartbeat).
+          So two threads never both run.
+        Without the GIL: waiting for a core, or running (inferred) for automatic.
+    8.  A thread's lane begins when it was free to run (Thread.start was called,
+        or the start line released it): until its first heartbeat it was silent,
+        and rule 7 says what it waited for. A process's lane begins with
+        *starting*, from when its parent asked for it to its first heartbeat.
+        Every lane ends *finished* after its last heartbeat.
+    9.  A task (a generator or coroutine taking turns on one thread) runs during
+        its steps and is *awaiting* between them; a task still suspended when
+        recording ended is awaiting until then.
+    """
     start, end, notes = run_bounds(records)
     lanes: list[Lane | None] = [None] * len(records)
     for i, r in enumerate(records):
@@ -189,12 +183,13 @@ def runs(events: list, continues) -> list[list]:
 
 
 def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
-                  hold_ns: int = 5_000_000) -> list[Lane]:  # fmt: skip
+                  hold_ns: int) -> list[Lane]:  # fmt: skip
+    """Rules 1-8 for the threads of one process. ``hold_ns``: the switch interval."""
     n = len(records)
     # Rule 1: every heartbeat of the process, in time order (ties: by lane, then by order).
     events = sorted((t, i, k) for i, r in enumerate(records) for k, t in enumerate(r.beats))
     events = [(t, i) for t, i, _ in events]
-    opens = [{m[0] for m in split_at_callbacks(r)} for r in records]
+    opens = [{m.start for m in split_at_callbacks(r)} for r in records]
 
     # Rule 2: running spans. Without the GIL each thread is read on its own.
     lists = [events] if gil else [[e for e in events if e[1] == i] for i in range(n)]
@@ -219,7 +214,7 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
                         kind = C_CALL
             if gil and kind == C_CALL:
                 e = min([t for t, j in events if j != i and s < t <= e], default=e)
-            ms.append((s, e, kind, label, cpu))
+            ms.append(Mark(s, e, kind, label, cpu))
         marks.append(ms)
 
     # Each lane as pieces in time order: ("run", start, end, None) between gaps cut
@@ -242,13 +237,13 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
     for i in range(n):
         others_silent = [x for j in range(n) if j != i for x in silent[j]]
         for m in marks[i]:
-            if m[2] == C_CALL_AUTO:
+            if m.kind == C_CALL_AUTO:
                 decided[i, m] = decide_c_call(m, i, events, others_silent, gil)
 
     # Rule 3: slices end at a heartbeat that gives the GIL away (opens a region
     # that released it). Without the GIL, a slice is just a running span.
-    releases = [{m[0] for m in marks[i] if m[2] in RELEASES_GIL
-                 or m[2] == C_CALL_AUTO and decided[i, m][0] in RELEASES_GIL}
+    releases = [{m.start for m in marks[i] if m.kind in RELEASES_GIL
+                 or m.kind == C_CALL_AUTO and decided[i, m][0] in RELEASES_GIL}
                 for i in range(n)]  # fmt: skip
     slices = [[] for _ in range(n)]
     if gil:
@@ -258,9 +253,9 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
         slices = running
     # Who held the GIL when: slices, C calls that keep it, and automatic C calls
     # found to hold it.
-    holding = [slices[i] + [(m[0], m[1]) for m in marks[i] if m[2] == C_CALL]
-               + [(m[0], m[1]) for m in marks[i]
-                  if m[2] == C_CALL_AUTO and decided[i, m] == (C_CALL, False)]
+    holding = [slices[i] + [(m.start, m.end) for m in marks[i] if m.kind == C_CALL]
+               + [(m.start, m.end) for m in marks[i]
+                  if m.kind == C_CALL_AUTO and decided[i, m] == (C_CALL, False)]
                for i in range(n)]  # fmt: skip
     # Rule 7's "ran last": heartbeats, each with whether it gave the GIL away.
     kept = [(t, j, t not in releases[j]) for t, j in events]
@@ -276,11 +271,11 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
                 spans.append(Span(s, e, RUNNING))
             elif m is None:  # rule 7
                 spans += silent_piece(s, e, i, r.auto, others, kept, gil, gap)
-            elif m[2] == C_CALL_AUTO:  # rule 6
+            elif m.kind == C_CALL_AUTO:  # rule 6
                 state, inferred = decided[i, m]
-                spans.append(Span(s, e, state, m[3], inferred))
+                spans.append(Span(s, e, state, m.label, inferred))
             else:  # rule 5
-                spans.append(Span(s, e, m[2], m[3]))
+                spans.append(Span(s, e, m.kind, m.label))
         last = max(e for _, _, e, _ in pieces[i])
         if run_end > last:
             spans.append(Span(last, run_end, FINISHED))
@@ -294,11 +289,11 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
 
 def cut_gap(a: int, b: int, marks: list) -> list:
     """Cut the gap (a, b) at its regions' ends; each piece with its innermost region."""
-    inside = [m for m in marks if m[0] < b and m[1] > a]
+    inside = [m for m in marks if m.start < b and m.end > a]
     cuts = sorted({a, b, *(x for m in inside for x in m[:2] if a < x < b)})
     out = []
     for s, e in zip(cuts, cuts[1:]):
-        covering = [m for m in inside if m[0] <= s and m[1] >= e]
+        covering = [m for m in inside if m.start <= s and m.end >= e]
         out.append((s, e, max(covering, default=None)))  # the innermost: the latest to start
     return out
 

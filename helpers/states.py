@@ -11,6 +11,9 @@ Chrome Trace export call the states, so a learner meets one name for one idea.
     True
 """
 
+__all__ = ["AWAITING", "BLOCKED", "C_CALL", "C_CALL_NO_GIL", "FINISHED", "RUNNING", "STARTING",
+           "STATES", "WAITING_CPU", "WAITING_GIL"]
+
 # Running Python bytecode. Under the GIL only its holder does that, so this
 # thread held the GIL.
 RUNNING = "running"
@@ -36,11 +39,3 @@ FINISHED = "finished"
 
 STATES = (RUNNING, WAITING_GIL, WAITING_CPU, BLOCKED, C_CALL, C_CALL_NO_GIL, STARTING, AWAITING,
           FINISHED)
-
-# What a recorder may write as the kind of a marked region (recorder.LaneRecorder.region):
-# a built-in workload knows what its region is, so it names the state itself.
-REGION_KINDS = (BLOCKED, C_CALL, C_CALL_NO_GIL)
-# The kind automatic recording gives a long C call of learner code: whether it
-# kept the GIL, and whether it computed or waited, is decided afterwards from
-# evidence (helpers.inference). Not a state: it never appears on a timeline.
-C_CALL_AUTO = "C call, to be decided"

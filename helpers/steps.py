@@ -1,42 +1,14 @@
 """Tasks that take turns on one thread: generators and coroutines, recorded step by step.
 
-A generator runs only when someone calls ``next()`` or ``send()`` on it; a
-coroutine only when the event loop sends into it. Each such call is a *step*:
-the task runs until its next ``yield`` or ``await``, then hands control back.
-This is cooperative multitasking: each task decides when to give way. A
-wrapper around the generator or coroutine timestamps every step, so each task
-gets a lane: running during its steps, awaiting between them.
-
-Generators, with a scheduler of your own:
-
-    >>> def countdown(n):
-    ...     while n:
-    ...         yield n
-    ...         n -= 1
-    >>> with helpers.recording_steps() as rec:
-    ...     tasks = [rec.wrap(countdown(3), "a"), rec.wrap(countdown(2), "b")]
-    ...     while tasks:                      # round robin: one step each, in turn
-    ...         task = tasks.pop(0)
-    ...         try:
-    ...             _ = next(task)
-    ...             tasks.append(task)
-    ...         except StopIteration:
-    ...             pass
-    >>> [lane.name for lane in rec.timeline.lanes]
-    ['a', 'b']
-
-Coroutines, with asyncio (in a notebook: ``tl = await helpers.record_tasks(...)``,
-because the kernel already runs an event loop; in a script: ``asyncio.run``):
-
-    >>> import asyncio
-    >>> async def nap(seconds):
-    ...     await asyncio.sleep(seconds)
-    >>> tl = asyncio.run(helpers.record_tasks(nap(0.02), nap(0.01)))
-    >>> sorted({s.state for s in tl.lane("nap-2").spans})    # nap-2 ends first
-    ['awaiting', 'finished', 'running']
-
-A step that blocks (``time.sleep`` inside a coroutine) holds the thread: it
-shows as one long running step, with every other task awaiting meanwhile.
+A generator runs only when someone calls ``next()`` or ``send()`` on it; a coroutine
+only when the event loop sends into it. Each such call is a *step*: the task runs until
+its next ``yield`` or ``await``, then hands control back. This is cooperative
+multitasking: each task decides when to give way. A wrapper around the generator or
+coroutine timestamps every step, so each task gets a lane: running during its steps,
+awaiting between them. A step that blocks (``time.sleep`` inside a coroutine) holds the
+thread: one long running step, with every other task awaiting meanwhile.
+``recording_steps()`` records generators driven by a scheduler of your own;
+``record_tasks(...)`` runs coroutines as asyncio tasks and records them.
 """
 
 from __future__ import annotations
@@ -47,10 +19,12 @@ import os
 import threading
 from array import array
 
-from .inference import build_timeline
 from .recorder import LaneRecord, now
-from .runner import run_info
+from .rules_fast import build_timeline
+from .tasks import run_info
 from .timeline import Timeline
+
+__all__ = ["StepRecording", "record_tasks", "recording_steps"]
 
 
 class _Stepped(collections.abc.Coroutine, collections.abc.Generator):
@@ -143,7 +117,24 @@ class StepRecording:
 
 
 def recording_steps() -> StepRecording:
-    """Record generators or coroutines step by step (see the module's docstring)."""
+    """Record generators or coroutines step by step, e.g. with a scheduler of your own:
+
+        >>> def countdown(n):
+        ...     while n:
+        ...         yield n
+        ...         n -= 1
+        >>> with helpers.recording_steps() as rec:
+        ...     tasks = [rec.wrap(countdown(3), "a"), rec.wrap(countdown(2), "b")]
+        ...     while tasks:                      # round robin: one step each, in turn
+        ...         task = tasks.pop(0)
+        ...         try:
+        ...             _ = next(task)
+        ...             tasks.append(task)
+        ...         except StopIteration:
+        ...             pass
+        >>> [lane.name for lane in rec.timeline.lanes]
+        ['a', 'b']
+    """
     return StepRecording()
 
 
@@ -155,6 +146,13 @@ async def record_tasks(*coros, names=None, timeout: float | None = 60.0) -> Time
     first task that raises ends it all with its error. After ``timeout`` seconds (None:
     no limit) the tasks are cancelled and TimeoutError is raised. Either way, or when the
     caller is cancelled, no task is left behind.
+
+        >>> import asyncio
+        >>> async def nap(seconds):
+        ...     await asyncio.sleep(seconds)
+        >>> tl = asyncio.run(helpers.record_tasks(nap(0.02), nap(0.01)))
+        >>> sorted({s.state for s in tl.lane("nap-2").spans})    # nap-2 ends first
+        ['awaiting', 'finished', 'running']
     """
     if not coros:
         raise ValueError("no coroutines: give at least one, e.g. record_tasks(nap(0.1))")

@@ -1,17 +1,11 @@
 """What this machine and this Python give us: usable cores, the GIL, the switch interval.
 
-Three numbers, three different questions:
-
-- ``os.cpu_count()``: how many *logical CPUs* the machine has (hardware threads:
-  with hyper-threading, two per physical core), not how many this program may use.
-- usable cores: on how many of them this process can run *at the same instant*.
-  The OS limits that with CPU affinity (the CPUs a process may run on) and a
-  cgroup cpuset (the CPUs a container may run on). ``os.process_cpu_count()``
-  (Python 3.13+) gives the affinity count; ``usable_cores()`` also reads the cpuset.
-- a cgroup CPU quota (``cpu.max``, e.g. "1 core's worth" on Binder) limits CPU
-  *time* per period (100 ms usually), not simultaneity: two processes may run at
-  the same instant on two cores, use up the quota together, then both wait
-  (throttled) until the next period. It caps the speed-up, not the parallelism.
+Three numbers, three questions (``cores()`` gives them all): ``os.cpu_count()`` is how
+many *logical CPUs* the machine has, not how many this program may use; *usable cores*
+is on how many of them this process can run at the same instant (CPU affinity and a
+cgroup cpuset limit that); a cgroup CPU *quota* (``cpu.max``, e.g. "1 core's worth" on
+Binder) limits CPU time per period, not simultaneity: it caps the speed-up, not the
+parallelism.
 
     >>> import helpers
     >>> helpers.usable_cores() >= 1
@@ -29,6 +23,10 @@ import sysconfig
 from pathlib import Path
 
 CGROUP = Path("/sys/fs/cgroup")
+
+
+__all__ = ["cores", "free_threaded_build", "gil_enabled", "parse_cpu_list", "python_info",
+           "usable_cores"]
 
 
 def _read(path: Path) -> str | None:
@@ -124,6 +122,12 @@ def cores(root: Path = CGROUP) -> dict:
                         of affinity and cpuset, at least 1 (what ``usable_cores()`` returns);
     ``cgroup_quota`` -- cores' worth of CPU *time* per period the cgroup allows, or None.
                         It does not lower ``usable``: it throttles, it does not serialize.
+
+    ``cpu_count`` counts hardware threads (with hyper-threading, two per physical core).
+    ``os.process_cpu_count()`` (Python 3.13+) gives the affinity count; the cpuset is
+    read here too. Under a quota two processes may run at the same instant on two cores,
+    use up the quota together, then both wait (throttled) until the next period (100 ms
+    usually).
     """
     cpu_count = os.cpu_count() or 1
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpu_count

@@ -10,20 +10,9 @@ Record code written with the standard library, as you would write it anyway:
     >>> [lane.name for lane in rec.timeline.lanes]
     ['MainThread', 'sleeper']
 
-Or hand us a list of tasks and get the timeline back (all start together,
-behind a barrier, so that the picture shows them competing from the start):
-
-    >>> tl = helpers.run_threads([w.cpu(0.05), w.cpu(0.05)])
-    >>> run = helpers.start_threads([w.cpu(0.05)], record_caller=True)  # returns at once
-    >>> tl = run.wait()
-
-Shutdown is designed, not hoped for. Whatever a run changed (recording, the
-switch interval) is put back when its last worker ends, whether or not
-anybody waits for it. If a task raises, the learner interrupts the kernel, or
-the run outlasts ``timeout``, every other worker is stopped and joined before
-the error reaches the caller. Threads cannot be killed (Python has no safe way
-to do it), so they are asked to stop: built-in workloads check between chunks,
-automatically recorded code at its next function call.
+Or hand us a list of tasks and get the timeline back (all start together, behind a
+barrier, so that the picture shows them competing from the start):
+``helpers.run_threads([w.cpu(0.05), w.cpu(0.05)])``; ``start_threads`` returns at once.
 """
 
 from __future__ import annotations
@@ -35,10 +24,10 @@ import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 
-from . import auto  # automatic recording
-from .inference import build_timeline
+from . import automatic
 from .recorder import Control, LaneRecorder, Stopped, now
-from .runner import (
+from .rules_fast import build_timeline
+from .tasks import (
     MAX_THREADS,
     STOP_GRACE,
     Task,
@@ -51,6 +40,8 @@ from .runner import (
 )
 from .timeline import Timeline
 from .workloads import Workload
+
+__all__ = ["Recording", "ThreadRun", "recording", "run_threads", "start_threads"]
 
 _recording_lock = threading.Lock()  # one recording() at a time: it replaces Thread.start
 
@@ -90,7 +81,7 @@ class Recording:
             raise RuntimeError("a recording is already running: recordings do not nest")
         self._old_interval = sys.getswitchinterval()
         self._original_start = threading.Thread.start
-        self._auto = auto.automatic_recording()
+        self._auto = automatic.automatic_recording()
         self._auto.__enter__()
         caller = LaneRecorder(threading.current_thread().name, self.control, auto=True,
                               stoppable=False)  # fmt: skip
@@ -106,7 +97,7 @@ class Recording:
         if self.switch_interval is not None:
             sys.setswitchinterval(self.switch_interval)
         caller.begin()
-        auto.attach(caller)
+        automatic.attach(caller)
         return self
 
     def _wrap(self, thread: threading.Thread) -> None:
@@ -117,11 +108,11 @@ class Recording:
 
         def recorded_run() -> None:  # runs in the new thread
             lane.begin()
-            auto.attach(lane)
+            automatic.attach(lane)
             try:
                 run()
             finally:
-                auto.detach()
+                automatic.detach()
                 lane.end()
 
         thread.run = recorded_run
@@ -129,12 +120,12 @@ class Recording:
     def __exit__(self, *exc) -> None:
         caller = self.lanes[0]
         try:
-            auto.detach()
+            automatic.detach()
             caller.end()
             threading.Thread.start = self._original_start
             self.control.request_stop()  # recorded threads still running stop recording
             for lane in self.lanes[1:]:
-                auto.detach_other(lane)
+                automatic.detach_other(lane)
                 lane.end()  # from here: no heartbeat, but its CPU time so far
         finally:
             self._auto.__exit__(None, None, None)
@@ -187,7 +178,7 @@ def start_threads(
     Call ``.wait()`` on the result to get the Timeline, or use it in a ``with``
     block, which stops and joins the workers on the way out:
 
-        >>> with helpers.start_threads([w.cpu(0.05)], record_caller=True) as run:
+        >>> with start_threads([w.cpu(0.05)], record_caller=True) as run:
         ...     total = sum(range(10**5))   # the caller is free meanwhile
         ...     tl = run.wait()
     """
@@ -195,7 +186,16 @@ def start_threads(
 
 
 class ThreadRun:
-    """Threads started by start_threads: ``done()``, ``stop()``, ``wait() -> Timeline``."""
+    """Threads started by start_threads: ``done()``, ``stop()``, ``wait() -> Timeline``.
+
+    Shutdown is designed, not hoped for. Whatever a run changed (recording, the
+    switch interval) is put back when its last worker ends, whether or not
+    anybody waits for it. If a task raises, the learner interrupts the kernel, or
+    the run outlasts ``timeout``, every other worker is stopped and joined before
+    the error reaches the caller. Threads cannot be killed (Python has no safe way
+    to do it), so they are asked to stop: built-in workloads check between chunks,
+    automatically recorded code at its next function call.
+    """
 
     def __init__(self, tasks, names, switch_interval, timeout, record_caller) -> None:
         names = check_tasks(tasks, names, MAX_THREADS, "threads")
@@ -226,14 +226,14 @@ class ThreadRun:
         self._released = False
         self._deadline = time.monotonic() + timeout
         uses_auto = self._caller is not None or any(ln.auto for ln in self.lanes)
-        self._recording = auto.automatic_recording() if uses_auto else nullcontext()
+        self._recording = automatic.automatic_recording() if uses_auto else nullcontext()
         self._recording.__enter__()
         try:
             if switch_interval is not None:
                 sys.setswitchinterval(switch_interval)
             if self._caller is not None:
                 self._caller.begin()
-                auto.attach(self._caller)
+                automatic.attach(self._caller)
             for th in self._threads:
                 th.start()
         except BaseException:
@@ -277,7 +277,7 @@ class ThreadRun:
         try:
             if self._caller is not None:
                 self._caller.end()  # the last heartbeat only if run in the caller's thread
-                auto.detach_other(self._caller)
+                automatic.detach_other(self._caller)
         finally:
             self._recording.__exit__(None, None, None)
             sys.setswitchinterval(self._old_interval)

@@ -1,9 +1,9 @@
 """The Timeline: what each thread of each process was doing, span by span.
 
 A Timeline is plain data: lanes (one per thread of a process) holding spans
-(start, end, state). helpers.inference builds it once from what the recorder
-collected; everything else (statistics, the picture, the trace export) only
-reads it. The states are those of helpers.states.
+(start, end, state). The rules (helpers.rules_fast) build it once from what the
+recorder collected; everything else (statistics, the picture, the trace export)
+only reads it, and this module knows none of them. The states are helpers.states'.
 
     >>> tl = helpers.run_threads([helpers.workloads.cpu(0.05)] * 2)
     >>> [lane.name for lane in tl.lanes]
@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import median
 
+from .intervals import at_least_ns, overlap_ms
 from .states import (
     BLOCKED,
     C_CALL,
@@ -28,6 +29,9 @@ from .states import (
     WAITING_CPU,
     WAITING_GIL,
 )
+from .tables import text_table
+
+__all__ = ["Lane", "LaneStats", "RunInfo", "Span", "Timeline", "overlap_ms"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,13 @@ class RunInfo:
     usable_cores: int
     cpu_count: int
     start_method: str | None = None  # processes only
+
+    def describe(self) -> str:
+        """The Python and the machine in one line: every picture's and table's second line."""
+        gil = "GIL enabled" if self.gil_enabled else "no GIL: threads can run at the same instant"
+        cores = f"{self.usable_cores} usable core{'s' if self.usable_cores != 1 else ''}"
+        return (f"Python {self.python} · {gil} · switch interval "
+                f"{self.switch_interval * 1000:g} ms · {cores}")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,18 @@ class Timeline:
                for s in ln.spans if state is None or s.state == state]  # fmt: skip
         return sorted(out, key=lambda s: s.start)
 
+    def same_instant_ms(self, states: tuple[str, ...] = (RUNNING,)) -> float:
+        """How long (ms) two or more lanes were in one of ``states`` at the same instant.
+
+        For threads of one process under the GIL it is 0 for RUNNING; for processes, or
+        threads without the GIL, it is the time they ran in parallel.
+        """
+        for state in states:
+            if state not in STATES:
+                raise ValueError(f"unknown state {state!r}; the states are {STATES}")
+        return at_least_ns([[s for s in ln.spans if s.state in states]
+                            for ln in self.lanes], 2) / 1e6  # fmt: skip
+
     def stats(self) -> list[LaneStats]:
         """Per-lane numbers: running time and share, slices, waiting and blocked time."""
         wall = max(self.end - self.start, 1)
@@ -168,64 +191,27 @@ class Timeline:
         ]
         stats = self.stats()
         optional = {"C call", "C no GIL", "starting", "inferred run"}
-        shown = [(h, f) for h, f in columns
-                 if h not in optional or any(f(s) not in ("0.0", "0") for s in stats)]  # fmt: skip
-        columns = shown
-        head = ("lane", *(h for h, _ in columns))
-        rows = [(s.name, *(f(s) for _, f in columns)) for s in stats]
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
-                           enumerate(zip(r, widths))) for r in [head, *rows]]  # fmt: skip
-        return "\n".join([self.describe(), *lines, *self.notes])
+        columns = [(h, f) for h, f in columns
+                   if h not in optional or any(f(s) not in ("0.0", "0") for s in stats)]
+        table = text_table(["lane", *(h for h, _ in columns)],
+                           [[s.name, *(f(s) for _, f in columns)] for s in stats])
+        return "\n".join([self.describe(), table, *self.notes])
+
+    def heading(self) -> str:
+        """What ran, e.g. "2 threads" or "3 processes (spawn)": the picture's first line."""
+        method = f" ({self.info.start_method})" if self.info.start_method else ""
+        return f"{len(self.lanes)} {self.info.kind}{method}"
 
     def describe(self) -> str:
         """One line about the run: what ran, on which Python, with or without the GIL."""
-        i = self.info
-        what = f"{len(self.lanes)} {i.kind}"
-        if i.start_method:
-            what += f" ({i.start_method})"
-        gil = "GIL enabled" if i.gil_enabled else "no GIL (free-threaded)"
-        return (f"{what} · Python {i.python} · {gil} · switch interval "
-                f"{i.switch_interval * 1000:g} ms · {i.usable_cores} usable core"
-                f"{'s' if i.usable_cores != 1 else ''} · wall {self.wall_ms:.0f} ms")  # fmt: skip
+        return f"{self.heading()} · {self.info.describe()} · wall {self.wall_ms:.0f} ms"
 
-    # Conveniences: the picture and the export live in their own modules, which read
-    # a Timeline and never import this one back.
     def plot(self, **kwargs):
-        """Draw the Gantt chart: see helpers.gantt.plot_timeline for the options."""
-        from .gantt import plot_timeline
+        """Draw the Gantt chart: see helpers.picture.plot_timeline for the options.
+
+        A convenience: the picture lives in its own module, which reads a Timeline and
+        imports this module for type hints only.
+        """
+        from .picture import plot_timeline
 
         return plot_timeline(self, **kwargs)
-
-    def to_chrome_trace(self) -> dict:
-        """The timeline as Chrome Trace Event JSON (opens in Perfetto)."""
-        from .export import to_chrome_trace
-
-        return to_chrome_trace(self)
-
-    def save_trace(self, path) -> None:
-        """Write the Chrome Trace Event JSON to ``path``."""
-        from .export import save_chrome_trace
-
-        save_chrome_trace(self, path)
-
-    @staticmethod
-    def load(path) -> Timeline:
-        """A timeline saved with ``save_trace``, e.g. on another machine (its notes say where)."""
-        from .export import load_chrome_trace
-
-        return load_chrome_trace(path)
-
-
-def overlap_ms(spans_a: list[Span], spans_b: list[Span]) -> float:
-    """How long (ms) some span of ``spans_a`` and some span of ``spans_b`` cover the same instant.
-
-    >>> a, b = tl.spans(RUNNING, lane="cpu-1"), tl.spans(RUNNING, lane="cpu-2")
-    >>> overlap_ms(a, b)      # 0.0 under the GIL: the two threads never ran at once
-    0.0
-    """
-    total = 0
-    for a in spans_a:
-        for b in spans_b:
-            total += max(0, min(a.end, b.end) - max(a.start, b.start))
-    return total / 1e6

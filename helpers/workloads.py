@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from .recorder import LaneRecorder
 from .states import BLOCKED, C_CALL, C_CALL_NO_GIL
 
-MAX_SECONDS = 60.0
+__all__ = ["MAX_SECONDS", "Workload", "by_name", "c_call_holds_gil", "c_call_releases_gil", "cpu",
+           "io", "lock_wait", "sleep"]
+
+MAX_SECONDS = 60.0  # a workload longer than a minute is a slip (a 0 too many), not a lesson
 _CHUNK = 400  # loop iterations between two heartbeats: about 10 microseconds of work
 
 

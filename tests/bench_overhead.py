@@ -15,7 +15,8 @@ interleaved (A/B/A/B...), median of BENCH_REPS (default 7) of each:
   thread (no thread start, no barrier, no Timeline building: only what recording costs);
 * automatic recording of a chunked pure-Python loop, like learners' code: a loop that calls
   a small Python function every 50 iterations (one call per ~1.5 us): the path run_threads
-  takes for a plain callable, ``auto.automatic_recording()`` + ``auto.attach(lane)`` in the
+  takes for a plain callable, ``automatic.automatic_recording()`` +
+  ``automatic.attach(lane)`` in the
   running thread;
 * the same automatic recording of call-heavy code, fib(25).
 
@@ -49,14 +50,14 @@ from types import FunctionType, MethodType
 
 import pytest
 
-from helpers import auto, workloads
+from helpers import automatic, workloads
 from helpers.recorder import LaneRecorder
 
 pytestmark = pytest.mark.bench
 
 REPS = max(5, int(os.environ.get("BENCH_REPS", "9")))
 TARGET_S = float(os.environ.get("BENCH_SECONDS", "0.15"))  # untraced length of one repetition
-MECHANISM = "sys.monitoring" if auto.USES_MONITORING else "sys.setprofile"
+MECHANISM = "sys.monitoring" if automatic.USES_MONITORING else "sys.setprofile"
 NOTE = ("Figures are medians from a possibly busy machine (other programs may be running): "
         "read them as indications, not as exact costs.")  # fmt: skip
 
@@ -145,14 +146,14 @@ def _timed(fn):
 def run_helpers_auto(work):
     """``work()`` recorded automatically, as run_threads records a plain callable."""
     lane = LaneRecorder("bench", auto=True)
-    with auto.automatic_recording():
-        auto.attach(lane)
+    with automatic.automatic_recording():
+        automatic.attach(lane)
         try:
             lane.begin()
             cpu, wall, _ = _timed(work)
             lane.end()
         finally:
-            auto.detach()
+            automatic.detach()
     return cpu, wall, lane
 
 
@@ -178,7 +179,7 @@ def _noop_call(code, offset, func, arg0):
 def run_noop_floor(work):
     """``work()`` under the same mechanism and events as automatic recording, with callbacks
     that do nothing: the floor that no callback, however lean, can go below."""
-    if auto.USES_MONITORING:
+    if automatic.USES_MONITORING:
         mon = sys.monitoring
         tool = next(t for t in (5, 1, 0) if mon.get_tool(t) is None)
         mon.use_tool_id(tool, "bench floor")
@@ -265,7 +266,7 @@ def _row(workload, tracer, measured, events) -> Row:
 # Targets: (absolute limit, or None) and (limit as a multiple of the floor, or None).
 TARGETS = {
     "cpu": (1.05, None),
-    "chunked": (1.1, None) if auto.USES_MONITORING else (None, 1.2),
+    "chunked": (1.1, None) if automatic.USES_MONITORING else (None, 1.2),
     "fib": (None, 1.5),
 }
 
@@ -339,7 +340,7 @@ def _measure_automatic(name: str, work, at_least: int, which: str) -> list[Row]:
     """``work`` untraced against: helpers' automatic recording, a no-op callback, viztracer.
 
     ``at_least``: how many events viztracer must record. Automatic recording keeps
-    fewer heartbeats than calls (see helpers.auto), but at least one per 200 us of
+    fewer heartbeats than calls (see helpers.automatic), but at least one per 200 us of
     traced CPU time (the gap under which the timeline sees one running span).
     """
     m = compare(lambda: _timed(work), lambda: run_helpers_auto(work))

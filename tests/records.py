@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from array import array
 
-from helpers.inference import build_timeline
 from helpers.recorder import LaneRecord
+from helpers.rules_fast import build_timeline
 from helpers.timeline import RunInfo, Timeline
 
 US = 1_000  # ns

@@ -1,4 +1,4 @@
-"""helpers.aio: reading and drawing timelines of asyncio tasks, asyncio from a widget, the table."""
+"""helpers.lessons.event_loop: timelines of asyncio tasks read and drawn; asyncio from a widget."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import matplotlib
 import pytest
 
 import helpers
-from helpers import aio
+from helpers import palette
+from helpers.lessons import event_loop
 
 matplotlib.use("Agg")
 pytestmark = pytest.mark.usefixtures("no_leftovers")
@@ -41,21 +42,22 @@ def blocked_run():
 
 def test_a_blocking_step_is_a_stall_and_the_ticker_misses_its_ticks():
     tl = blocked_run()
-    assert aio.longest_step_ms(tl, "blocker") >= 75
-    assert aio.longest_step_ms(tl) == aio.longest_step_ms(tl, "blocker")
-    assert aio.longest_step_ms(tl, "nap") < 75
-    (stall,) = [s for s in aio.stalls(tl) if s.duration > 75e6]
+    assert event_loop.longest_step_ms(tl, "blocker") >= 75
+    assert event_loop.longest_step_ms(tl) == event_loop.longest_step_ms(tl, "blocker")
+    assert event_loop.longest_step_ms(tl, "nap") < 75
+    (stall,) = [s for s in event_loop.stalls(tl) if s.duration > 75e6]
     assert stall in tl.lane("blocker").spans
-    assert aio.longest_gap_ms(tl, "ticker") >= 75  # no tick could happen during the stall
+    assert event_loop.longest_gap_ms(tl, "ticker") >= 75  # no tick could happen during the stall
     # The nap's 50 ms timer came due during the stall: it ran only after it.
-    assert aio.steps(tl, "nap")[-1].start >= stall.end
-    assert "ticker's longest gap" in aio.summary(tl) and "(blocker)" in aio.summary(tl)
+    assert event_loop.steps(tl, "nap")[-1].start >= stall.end
+    summary = event_loop.summary(tl)
+    assert "ticker's longest gap" in summary and "(blocker)" in summary
 
 
 def test_without_a_blocking_call_there_is_no_stall():
     tl = asyncio.run(helpers.record_tasks(ticker(), nap(0.05), names=["ticker", "nap"]))
-    assert aio.stalls(tl) == []
-    assert aio.longest_gap_ms(tl, "ticker") < 75
+    assert event_loop.stalls(tl) == []
+    assert event_loop.longest_gap_ms(tl, "ticker") < 75
 
 
 def test_a_gap_needs_two_steps():
@@ -64,17 +66,17 @@ def test_a_gap_needs_two_steps():
 
     tl = asyncio.run(helpers.record_tasks(quick(), names=["quick"]))
     with pytest.raises(ValueError, match="a gap needs two"):
-        aio.longest_gap_ms(tl, "quick")
+        event_loop.longest_gap_ms(tl, "quick")
     with pytest.raises(KeyError):
-        aio.steps(tl, "no such lane")
+        event_loop.steps(tl, "no such lane")
 
 
 def test_first_steps_is_a_window_around_every_first_step():
     tl = asyncio.run(helpers.record_tasks(nap(0.02), nap(0.03), nap(0.01)))
-    lo, hi = aio.first_steps(tl)
+    lo, hi = event_loop.first_steps(tl)
     assert hi - lo < 10  # ms: the first steps follow each other within microseconds
     for lane in tl.lanes:
-        first = aio.steps(tl, lane.name)[0]
+        first = event_loop.steps(tl, lane.name)[0]
         assert lo <= (first.start - tl.start) / 1e6 and (first.end - tl.start) / 1e6 <= hi
 
 
@@ -82,30 +84,31 @@ def test_the_plot_marks_every_thin_step_and_shades_the_stall():
     from matplotlib.collections import LineCollection
 
     tl = blocked_run()
-    fig = aio.plot(tl, title="blocked")
+    fig = event_loop.plot(tl, title="blocked")
     ax = fig.axes[0]
     marks = sum(len(c.get_segments()) for c in ax.collections if isinstance(c, LineCollection))
     thin = [s for s in tl.spans(helpers.RUNNING) if s.duration < tl.wall_ms / 500 * 1e6]
     assert marks == len(thin) > 5
     assert any(t.get_text().startswith("one step: ") for t in ax.texts)
-    stall_rgb = matplotlib.colors.to_rgb(aio.STALL_COLOR)
+    stall_rgb = matplotlib.colors.to_rgb(palette.ALERT)
     shaded = [p for p in ax.patches if p.get_facecolor()[:3] == stall_rgb]
-    assert len(shaded) == len(aio.stalls(tl)) >= 1
+    assert len(shaded) == len(event_loop.stalls(tl)) >= 1
     assert ax.get_xlim()[0] < 0  # room on the left for a step at 0 ms
-    zoomed = aio.plot(tl, window=aio.first_steps(tl))  # before the stall: nothing shaded
-    assert zoomed.axes[0].get_xlim() == pytest.approx(aio.first_steps(tl))
+    # before the stall: nothing shaded
+    zoomed = event_loop.plot(tl, window=event_loop.first_steps(tl))
+    assert zoomed.axes[0].get_xlim() == pytest.approx(event_loop.first_steps(tl))
     assert not [p for p in zoomed.axes[0].patches if p.get_facecolor()[:3] == stall_rgb]
 
 
 def test_run_in_fresh_loop_returns_the_result_even_inside_a_running_loop():
     async def main():  # a widget's callback is a plain function called by a running loop
         def callback():
-            return aio.run_in_fresh_loop(nap(0.01, result=42), timeout=5)
+            return event_loop.run_in_fresh_loop(nap(0.01, result=42), timeout=5)
 
         return callback(), threading.get_native_id()
 
     assert asyncio.run(main())[0] == 42
-    tl = aio.run_in_fresh_loop(helpers.record_tasks(nap(0.01), nap(0.02)), timeout=5)
+    tl = event_loop.run_in_fresh_loop(helpers.record_tasks(nap(0.01), nap(0.02)), timeout=5)
     assert {lane.native_id for lane in tl.lanes} != {threading.get_native_id()}  # another thread
     assert len({lane.native_id for lane in tl.lanes}) == 1  # ...one thread for all the tasks
 
@@ -114,7 +117,7 @@ def test_run_in_fresh_loop_ends_its_to_thread_threads():
     async def in_a_thread():
         return await asyncio.to_thread(threading.current_thread)
 
-    worker = aio.run_in_fresh_loop(in_a_thread(), timeout=5)
+    worker = event_loop.run_in_fresh_loop(in_a_thread(), timeout=5)
     assert worker is not threading.current_thread() and not worker.is_alive()
 
 
@@ -124,20 +127,20 @@ def test_run_in_fresh_loop_passes_errors_and_times_out():
         raise ZeroDivisionError("boom")
 
     with pytest.raises(ZeroDivisionError, match="boom"):
-        aio.run_in_fresh_loop(fails(), timeout=5)
+        event_loop.run_in_fresh_loop(fails(), timeout=5)
     t0 = time.perf_counter()
     with pytest.raises(TimeoutError, match="cancelled"):
-        aio.run_in_fresh_loop(nap(30), timeout=0.1)
+        event_loop.run_in_fresh_loop(nap(30), timeout=0.1)
     assert time.perf_counter() - t0 < 5
 
 
 def test_run_in_fresh_loop_bad_input_leaves_no_unawaited_coroutine():
     with pytest.raises(TypeError, match="call the async function"):
-        aio.run_in_fresh_loop(nap, timeout=5)
+        event_loop.run_in_fresh_loop(nap, timeout=5)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(ValueError, match="timeout"):
-            aio.run_in_fresh_loop(nap(1), timeout=0)
+            event_loop.run_in_fresh_loop(nap(1), timeout=0)
         gc.collect()
     assert not [w for w in caught if "never awaited" in str(w.message)]
 
@@ -148,15 +151,15 @@ def test_close_default_executor_ends_to_thread_threads_and_the_loop_still_works(
         await asyncio.to_thread(time.sleep, 0.01)
         started = [t for t in threading.enumerate() if t not in before]
         assert started, "to_thread keeps a thread for the next call"
-        assert aio.close_default_executor() == len(started)
+        assert event_loop.close_default_executor() == len(started)
         assert not any(t.is_alive() for t in started)
         assert await asyncio.to_thread(lambda: 7) == 7  # a fresh pool
-        assert aio.close_default_executor() == 1
-        assert aio.close_default_executor() == 0  # a fresh pool has no thread
+        assert event_loop.close_default_executor() == 1
+        assert event_loop.close_default_executor() == 0  # a fresh pool has no thread
 
     asyncio.run(main())
     with pytest.raises(RuntimeError):  # no running loop
-        aio.close_default_executor()
+        event_loop.close_default_executor()
 
 
 def test_compare_times_every_way_of_every_job():
@@ -174,27 +177,28 @@ def test_compare_times_every_way_of_every_job():
         return await nap(0.02, result=1)
 
     ways = {"in turn": one_after_another, "asyncio": in_asyncio}
-    table = asyncio.run(aio.compare(ways, {"waits": (sleep, sleep_async, 5)}, repeat=2))
+    table = asyncio.run(event_loop.compare(ways, {"waits": (sleep, sleep_async, 5)}, repeat=2))
     assert table["in turn", "waits"] >= 0.1 > table["asyncio", "waits"]
     assert table.agree("waits") and table.results["asyncio", "waits"] == [1] * 5
     text = str(table)
     assert "in turn" in text and "asyncio" in text and "x)" in text
-    better = table.best_of(aio.Comparison(table.ways, table.jobs, {("in turn", "waits"): 0.01}))
+    faster = {("in turn", "waits"): 0.01}
+    better = table.best_of(event_loop.Comparison(table.ways, table.jobs, faster))
     assert better["in turn", "waits"] == 0.01 and table["in turn", "waits"] >= 0.1
 
     def wrong(job, n):
         return [2] * n
 
-    mixed = asyncio.run(aio.compare({"in turn": one_after_another, "wrong": wrong},
+    mixed = asyncio.run(event_loop.compare({"in turn": one_after_another, "wrong": wrong},
                                     {"waits": (sleep, sleep_async, 1)}))  # fmt: skip
     assert not mixed.agree("waits")
 
 
 def test_compare_bad_input_says_what_to_give():
     with pytest.raises(ValueError, match="at least one"):
-        asyncio.run(aio.compare({}, {}))
+        asyncio.run(event_loop.compare({}, {}))
     with pytest.raises(TypeError, match="async function"):
-        asyncio.run(aio.compare({"x": print}, {"job": (print, print, 1)}))
+        asyncio.run(event_loop.compare({"x": print}, {"job": (print, print, 1)}))
 
 
 def test_explorer_draws_when_built_and_at_each_run():
@@ -206,7 +210,7 @@ def test_explorer_draws_when_built_and_at_each_run():
         calls.append(n)
         return asyncio.run(helpers.record_tasks(*(nap(0.01) for _ in range(n))))
 
-    box = aio.explorer(make, n=W.IntSlider(2, min=1, max=3))
+    box = event_loop.explorer(make, n=W.IntSlider(2, min=1, max=3))
     assert calls == [2]
     slider, button = box.children[0].children
     slider.value = 3
@@ -217,15 +221,15 @@ def test_explorer_draws_when_built_and_at_each_run():
 def test_the_plot_follows_classroom_mode():
     from matplotlib.collections import LineCollection
 
-    from helpers import projector
+    from helpers import classroom_mode
 
     tl = blocked_run()
-    for look, on in ((projector.NORMAL, False), (projector.CLASSROOM, True)):
-        projector.classroom(on, show_style=False)
+    for look, on in ((classroom_mode.NORMAL, False), (classroom_mode.CLASSROOM, True)):
+        classroom_mode.classroom(on, show_style=False)
         try:
-            ax = aio.plot(tl).axes[0]
+            ax = event_loop.plot(tl).axes[0]
         finally:
-            projector.classroom(False, show_style=False)
+            classroom_mode.classroom(False, show_style=False)
         marks = [c for c in ax.collections if isinstance(c, LineCollection) and c.get_segments()]
         (y0, y1) = sorted(p[1] for p in marks[0].get_segments()[0])
         assert y1 - y0 == pytest.approx(2 * look.bar_half_height)  # as tall as the bars

@@ -1,4 +1,4 @@
-"""The contract of automatic recording (helpers.auto) with the lane it records into.
+"""The contract of automatic recording (helpers.automatic) with the lane it records into.
 
 Heartbeats are ordered and spaced, long C calls are marked with a name and their
 CPU time, the cap stops recording, nothing is left installed, and a stop request
@@ -15,9 +15,8 @@ import time
 
 import pytest
 
-from helpers import auto
-from helpers.recorder import LaneRecorder, Stopped
-from helpers.states import C_CALL_AUTO
+from helpers import automatic
+from helpers.recorder import C_CALL_AUTO, LaneRecorder, Stopped
 
 
 def fib(n: int) -> int:
@@ -27,25 +26,25 @@ def fib(n: int) -> int:
 def record(work, lane: LaneRecorder | None = None) -> LaneRecorder:
     """Run ``work()`` in this thread, recorded automatically into a new lane."""
     lane = lane or LaneRecorder("test", auto=True)
-    with auto.automatic_recording():
-        auto.attach(lane)
+    with automatic.automatic_recording():
+        automatic.attach(lane)
         try:
             work()
         finally:
-            auto.detach()
+            automatic.detach()
     return lane
 
 
 def installed() -> bool:
     """Is automatic recording installed (process-wide on 3.12+, in this thread before)?"""
-    if auto.USES_MONITORING:
-        return any(sys.monitoring.get_tool(t) == "helpers.auto" for t in range(6))
+    if automatic.USES_MONITORING:
+        return any(sys.monitoring.get_tool(t) == "helpers.automatic" for t in range(6))
     return sys.getprofile() is not None
 
 
 def recording_this_thread() -> bool:
-    if auto.USES_MONITORING:
-        return threading.get_ident() in auto._lanes
+    if automatic.USES_MONITORING:
+        return threading.get_ident() in automatic._lanes
     return sys.getprofile() is not None
 
 
@@ -67,7 +66,7 @@ def test_heartbeats_are_ordered_and_spaced_except_around_c_calls():
     assert c_beats <= set(beats), "a C call's start and end are heartbeats"
     # Up to the end of the last sleep: after it come detach()'s own C calls.
     beats = [b for b in beats if b <= max(c_beats)]
-    close = [(a, b) for a, b in zip(beats, beats[1:]) if b - a < auto.MIN_BEAT_GAP_NS]
+    close = [(a, b) for a, b in zip(beats, beats[1:]) if b - a < automatic.MIN_BEAT_GAP_NS]
     unexplained = [(a, b) for a, b in close if a not in c_beats and b not in c_beats]
     assert not unexplained, f"{len(unexplained)} heartbeats closer than MIN_BEAT_GAP_NS"
 
@@ -103,7 +102,7 @@ def test_hashing_is_marked_with_its_name_and_the_cpu_time_it_used():
         cpu.append(time.thread_time_ns() - c0)
 
     lane = record(work)
-    name = auto.c_label(hashlib.sha256)
+    name = automatic.c_label(hashlib.sha256)
     assert name.startswith("hashlib.") and "sha256" in name
     (mark,) = [m for m in lane.marks if m[3] == name]
     start, end, kind, label, cpu_ns = mark
@@ -115,21 +114,21 @@ def test_hashing_is_marked_with_its_name_and_the_cpu_time_it_used():
 
 
 def test_a_c_function_seen_to_be_long_is_measured_until_it_is_short_again(monkeypatch):
-    monkeypatch.setattr(auto, "SAMPLE_CPU", set(auto.SAMPLE_CPU))
-    monkeypatch.setattr(auto, "_probation", {})
-    auto._wants_cpu_memo.clear()
-    assert "sorted" not in auto.SAMPLE_CPU
+    monkeypatch.setattr(automatic, "SAMPLE_CPU", set(automatic.SAMPLE_CPU))
+    monkeypatch.setattr(automatic, "_probation", {})
+    automatic._wants_cpu_memo.clear()
+    assert "sorted" not in automatic.SAMPLE_CPU
     data = list(range(300_000, 0, -1))
     lane = record(lambda: (sorted(data), sorted(data)))
     first, second = [m for m in lane.marks if m[3] == "sorted"]
     assert first[4] == -1 and second[4] > 0
-    assert "sorted" in auto.SAMPLE_CPU
+    assert "sorted" in automatic.SAMPLE_CPU
     # Short calls on probation: after PROBES of them it is no longer measured.
-    record(lambda: [sorted(data[:3]) for _ in range(auto.PROBES - 1)])
-    assert "sorted" in auto.SAMPLE_CPU
+    record(lambda: [sorted(data[:3]) for _ in range(automatic.PROBES - 1)])
+    assert "sorted" in automatic.SAMPLE_CPU
     record(lambda: sorted(data[:3]))
-    assert "sorted" not in auto.SAMPLE_CPU
-    auto._wants_cpu_memo.clear()
+    assert "sorted" not in automatic.SAMPLE_CPU
+    automatic._wants_cpu_memo.clear()
 
 
 @pytest.mark.parametrize("func, label", [
@@ -144,11 +143,11 @@ def test_a_c_function_seen_to_be_long_is_measured_until_it_is_short_again(monkey
 def test_labels_name_the_module(func, label):
     if "HASH" in label and type(hashlib.sha256()).__name__ != "HASH":
         pytest.skip("hashlib without OpenSSL")
-    assert auto.c_label(func) == label
+    assert automatic.c_label(func) == label
 
 
 def test_the_cap_stops_recording_and_says_when(monkeypatch):
-    monkeypatch.setattr(auto, "MAX_BEATS", 2_000)
+    monkeypatch.setattr(automatic, "MAX_BEATS", 2_000)
     after = []
 
     def work():
@@ -167,18 +166,18 @@ def test_the_cap_stops_recording_and_says_when(monkeypatch):
 
 def test_nothing_is_left_installed():
     lane = LaneRecorder("test", auto=True)
-    with auto.automatic_recording():
-        with auto.automatic_recording():  # runs may overlap: refcounted
-            auto.attach(lane)
+    with automatic.automatic_recording():
+        with automatic.automatic_recording():  # runs may overlap: refcounted
+            automatic.attach(lane)
             assert installed()
             fib(10)
-            auto.detach()
-        if auto.USES_MONITORING:
+            automatic.detach()
+        if automatic.USES_MONITORING:
             assert installed()
     assert not installed()
-    if auto.USES_MONITORING:
-        assert not auto._lanes
-        assert all(sys.monitoring.get_tool(t) != "helpers.auto" for t in range(6))
+    if automatic.USES_MONITORING:
+        assert not automatic._lanes
+        assert all(sys.monitoring.get_tool(t) != "helpers.automatic" for t in range(6))
     else:
         assert sys.getprofile() is None
 
@@ -189,16 +188,16 @@ def test_threads_are_recorded_at_once_each_into_its_own_lane():
 
     def worker(lane):
         t0 = time.perf_counter_ns()
-        auto.attach(lane)
+        automatic.attach(lane)
         try:
             for _ in range(5):
                 fib(17)
                 time.sleep(0.001)
         finally:
-            auto.detach()
+            automatic.detach()
             spans[lane.name] = (t0, time.perf_counter_ns())
 
-    with auto.automatic_recording():
+    with automatic.automatic_recording():
         threads = [threading.Thread(target=worker, args=(ln,)) for ln in lanes]
         for th in threads:
             th.start()
@@ -217,7 +216,7 @@ def test_a_stop_request_raises_stopped_in_a_worker(code):
     outcome = []
 
     def worker():
-        auto.attach(lane)
+        automatic.attach(lane)
         try:
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -230,9 +229,9 @@ def test_a_stop_request_raises_stopped_in_a_worker(code):
             outcome.append("stopped")
             outcome.append(recording_this_thread())
         finally:
-            auto.detach()
+            automatic.detach()
 
-    with auto.automatic_recording():
+    with automatic.automatic_recording():
         th = threading.Thread(target=worker)
         th.start()
         time.sleep(0.05)
@@ -244,18 +243,18 @@ def test_a_stop_request_raises_stopped_in_a_worker(code):
 
 def test_the_callers_lane_just_stops_without_raising():
     lane = LaneRecorder("caller", auto=True, stoppable=False)
-    with auto.automatic_recording():
-        auto.attach(lane)
+    with automatic.automatic_recording():
+        automatic.attach(lane)
         try:
             fib(15)
-            auto.detach_other(lane)  # as the runner does at the end of a run
+            automatic.detach_other(lane)  # as the runner does at the end of a run
             for _ in range(200):
                 fib(10)  # recording ends at the next check, nothing is raised
             n = len(lane.beats)
             fib(18)
             assert len(lane.beats) == n, "the caller is still recorded"
         finally:
-            auto.detach()
+            automatic.detach()
 
 
 def test_a_worker_still_recorded_when_the_run_ends_is_stopped_all_the_same():
@@ -266,7 +265,7 @@ def test_a_worker_still_recorded_when_the_run_ends_is_stopped_all_the_same():
     outcome = []
 
     def worker():
-        auto.attach(lane)
+        automatic.attach(lane)
         try:
             started.set()
             deadline = time.monotonic() + 10
@@ -276,9 +275,9 @@ def test_a_worker_still_recorded_when_the_run_ends_is_stopped_all_the_same():
         except Stopped:
             outcome.append("stopped")
         finally:
-            auto.detach()
+            automatic.detach()
 
-    with auto.automatic_recording():
+    with automatic.automatic_recording():
         th = threading.Thread(target=worker)
         th.start()
         started.wait(10)
@@ -304,7 +303,7 @@ def test_on_a_crowded_core_hashing_still_counts_as_busy_and_a_sleep_does_not():
     # The sleep after it queues too, once it wakes up, but it used no CPU meanwhile.
     import multiprocessing as mp
 
-    from helpers.rules import COMPUTED_SHARE
+    from helpers.recorder import COMPUTED_SHARE
 
     data = bytes(16 << 20)
     core = min(os.sched_getaffinity(0))
@@ -318,15 +317,15 @@ def test_on_a_crowded_core_hashing_still_counts_as_busy_and_a_sleep_does_not():
         time.sleep(0.1)  # the hogs are running
         lane = LaneRecorder("crowded", auto=True)
         lane.begin()
-        with auto.automatic_recording():
-            auto.attach(lane)
+        with automatic.automatic_recording():
+            automatic.attach(lane)
             try:
                 c0 = time.thread_time_ns()
                 hashlib.sha256(data).digest()
                 cpu = time.thread_time_ns() - c0
                 time.sleep(0.05)
             finally:
-                auto.detach()
+                automatic.detach()
         lane.end()
     finally:
         os.sched_setaffinity(0, before)
@@ -334,7 +333,7 @@ def test_on_a_crowded_core_hashing_still_counts_as_busy_and_a_sleep_does_not():
             h.terminate()
         for h in hogs:
             h.join(5)
-    name = auto.c_label(hashlib.sha256)
+    name = automatic.c_label(hashlib.sha256)
     (hashing,) = [m for m in lane.marks if m[3] == name]
     (sleep,) = [m for m in lane.marks if m[3] == "time.sleep"]
     length = hashing[1] - hashing[0]

@@ -1,4 +1,4 @@
-"""helpers.beyond: the GIL's status in words, parallel time on a timeline, the capstone.
+"""helpers.lessons.beyond_the_gil: the GIL's status in words, what it means, the capstone.
 
 The free-threaded paths (no GIL: threads that run Python at the same instant) are
 tested on made-up records (tests/records.py): this machine has no free-threaded
@@ -13,11 +13,13 @@ import multiprocessing
 import threading
 import time
 
+import matplotlib.colors
 import pytest
 
 import helpers
-from helpers import beyond
-from helpers.beyond import APPROACHES, IN_TURN, Run, Scenario
+from helpers.lessons import beyond_the_gil as beyond
+from helpers.lessons.beyond_the_gil import APPROACHES, IN_TURN, Run, Scenario
+from helpers.palette import CHOOSER_COLORS
 from tests.records import build, every, record
 
 # --- The GIL's status in words ------------------------------------------------------------
@@ -49,21 +51,21 @@ def test_threads_without_the_gil_run_at_the_same_instant_and_describe_says_so():
     # A free-threaded build: both threads record heartbeats during the same 10 ms.
     tl = build([record("a", every(0, 10), tid=1), record("b", every(0, 10, 7), tid=2)],
                gil=False)  # fmt: skip
-    assert beyond.same_instant_ms(tl) == pytest.approx(10, abs=0.1)
+    assert tl.same_instant_ms() == pytest.approx(10, abs=0.1)
     text = beyond.describe(tl)
     assert text.startswith("No GIL: the threads ran Python at the same instant for 10 ms")
 
 
 def test_the_same_heartbeats_under_the_gil_never_run_at_the_same_instant():
     tl = build([record("a", every(0, 10), tid=1), record("b", every(0, 10, 7), tid=2)], gil=True)
-    assert beyond.same_instant_ms(tl) == 0
+    assert tl.same_instant_ms() == 0
     assert beyond.describe(tl).startswith("GIL enabled: the threads took turns")
 
 
 def test_without_the_gil_threads_that_did_not_overlap_get_a_reason():
     # Free-threaded, but one ran after the other (one core, or a busy machine).
     tl = build([record("a", every(0, 5), tid=1), record("b", every(5.5, 10), tid=2)], gil=False)
-    assert beyond.same_instant_ms(tl) == 0
+    assert tl.same_instant_ms() == 0
     assert "never ran at the same instant" in beyond.describe(tl)
     assert "busy" in beyond.describe(tl)  # records.info() says 2 usable cores
 
@@ -72,13 +74,13 @@ def test_same_instant_counts_two_or_more_lanes_once():
     # Three threads without the GIL: a 0-10, b 2-6, c 4-8 ms: two or more run during 2-8.
     tl = build([record("a", every(0, 10), tid=1), record("b", every(2, 6), tid=2),
                 record("c", every(4, 8), tid=3)], gil=False)  # fmt: skip
-    assert beyond.same_instant_ms(tl) == pytest.approx(6, abs=0.1)
+    assert tl.same_instant_ms() == pytest.approx(6, abs=0.1)
 
 
 def test_processes_are_described_as_processes():
     apart = build([record("p", every(0, 10), pid=1), record("q", every(0, 10, 7), pid=2)],
                   kind="processes")  # fmt: skip
-    assert beyond.same_instant_ms(apart) == pytest.approx(10, abs=0.1)
+    assert apart.same_instant_ms() == pytest.approx(10, abs=0.1)
     assert beyond.describe(apart).startswith("2 processes, each with its own GIL: running")
     turns = build([record("p", every(0, 4), pid=1), record("q", every(5, 9), pid=2)],
                   kind="processes")  # fmt: skip
@@ -87,14 +89,14 @@ def test_processes_are_described_as_processes():
 
 def test_same_instant_reads_other_states_too():
     tl = build([record("a", every(0, 10), tid=1), record("b", every(0, 10, 7), tid=2)], gil=False)
-    assert beyond.same_instant_ms(tl, states=(helpers.BLOCKED,)) == 0
+    assert tl.same_instant_ms(states=(helpers.BLOCKED,)) == 0
 
 
 def test_a_measured_run_of_threads_under_the_gil_never_runs_at_the_same_instant(no_leftovers):
     if not helpers.gil_enabled():
         pytest.skip("about the GIL")
     tl = helpers.run_threads([helpers.workloads.cpu(0.05)] * 2)
-    assert beyond.same_instant_ms(tl) < 0.01
+    assert tl.same_instant_ms() < 0.01
     assert "took turns" in beyond.describe(tl)
 
 
@@ -267,8 +269,8 @@ def test_the_plot_draws_a_panel_per_scenario_and_frames_the_pick():
     assert ax.get_title(loc="left") == "waits: 10 slow replies"
     widths = [p.get_linewidth() for p in ax.patches]
     assert widths.count(2.5) == 1 and widths[2] == 2.5  # in turn, threads, processes, asyncio
-    green = [p for p in ax.patches if p.get_facecolor()[:3] == pytest.approx((0.102, 0.596,
-                                                                            0.314), abs=0.01)]
+    fastest = matplotlib.colors.to_rgb(CHOOSER_COLORS["fastest"])
+    green = [p for p in ax.patches if p.get_facecolor()[:3] == pytest.approx(fastest, abs=0.01)]
     assert len(green) == 2  # threads and asyncio, equally fast
 
 

@@ -5,7 +5,7 @@ with outputs. Chromium is Debian's /usr/bin/chromium driven by Playwright (never
 `playwright install`). A full-page screenshot of each notebook goes to
 build/screenshots/NAME.png.
 
-Each notebook's quiz (helpers.quiz) is answered with a click on its first question's right
+Each notebook's quiz (helpers.lessons.quiz) is answered with a click on its first question's right
 answer, which must show "Right." and its explanation; the page must fetch nothing from
 outside this machine. Two notebooks (CLASSROOM) run in classroom mode (helpers.classroom(), in
 a cell added at the top of the throwaway copy), in JupyterLab's presentation mode and simple

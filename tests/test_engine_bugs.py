@@ -30,7 +30,7 @@ def test_helpers_plot_can_be_called_again_and_after_tl_plot():
 
 def test_start_threads_without_wait_restores_the_switch_interval():
     before = sys.getswitchinterval()
-    run = helpers.start_threads([w.cpu(0.05)], switch_interval=0.001)
+    run = helpers.threads.start_threads([w.cpu(0.05)], switch_interval=0.001)
     assert sys.getswitchinterval() == 0.001
     deadline = time.monotonic() + 10
     while sys.getswitchinterval() != before and time.monotonic() < deadline:
@@ -43,7 +43,7 @@ def test_start_threads_without_wait_restores_the_switch_interval():
 def test_a_with_block_stops_and_restores_on_an_error():
     before = sys.getswitchinterval()
     with pytest.raises(ZeroDivisionError):
-        with helpers.start_threads([w.cpu(5)], switch_interval=0.002, record_caller=True):
+        with helpers.threads.start_threads([w.cpu(5)], switch_interval=0.002, record_caller=True):
             raise ZeroDivisionError
     assert sys.getswitchinterval() == before and sys.getprofile() is None
 
@@ -58,14 +58,14 @@ def test_a_child_that_was_stopped_gives_a_clear_error():
     receive, send = mp.Pipe(duplex=False)
     send.send(("stopped", None))
     proc = mp.Process(name="slow-1")
-    with pytest.raises(helpers.TaskError, match="gave up waiting for the other processes"):
+    with pytest.raises(helpers.tasks.TaskError, match="gave up waiting for the other processes"):
         processes._collect([proc], [receive], {}, timeout=5)
     receive.close()
     send.close()
 
 
 def test_the_callers_lane_has_its_cpu_time():
-    run = helpers.start_threads([w.cpu(0.2)], record_caller=True)
+    run = helpers.threads.start_threads([w.cpu(0.2)], record_caller=True)
     t0 = time.thread_time()
     while not run.done():
         sum(range(10_000))  # the caller computes meanwhile

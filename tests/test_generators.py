@@ -1,4 +1,4 @@
-"""helpers.generators: stepping a generator by hand, its widget, and the scheduler's checks."""
+"""helpers.lessons.generators: a generator stepped by hand, its widget, the scheduler's checks."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import inspect
 import pytest
 
 import helpers
-from helpers import generators
-from helpers.generators import Stepper
+from helpers.lessons import generators
+from helpers.lessons.generators import Stepper
 from helpers.timeline import Lane, RunInfo, Span, Timeline
 
 pytestmark = pytest.mark.usefixtures("no_leftovers")
@@ -210,10 +210,10 @@ def test_running_order_and_no_overlap_on_one_thread():
     tl = rec.timeline
     # a b c a (b ends) c (a ends) (c ends): each generator's last step is the one that ends it
     assert generators.running_order(tl) == ["a", "b", "c", "a", "b", "c", "a", "c"]
-    assert generators.most_overlap_ms(tl) == 0.0
+    assert tl.same_instant_ms() == 0.0
 
 
-def test_most_overlap_finds_lanes_that_ran_at_once():
+def test_same_instant_finds_lanes_that_ran_at_once():
     def lane(name, *spans):
         return Lane(name=name, pid=1, native_id=1, process_name="p", spans=spans, slices=(),
                     cpu_ns=0)  # fmt: skip
@@ -226,5 +226,5 @@ def test_most_overlap_finds_lanes_that_ran_at_once():
         lane("y", Span(0, 4 * ms, helpers.AWAITING), Span(4 * ms, 12 * ms, helpers.RUNNING)),
         lane("z", Span(0, 12 * ms, helpers.AWAITING)),
     ), start=0, end=12 * ms, info=info)  # fmt: skip
-    assert generators.most_overlap_ms(tl) == 6.0
+    assert tl.same_instant_ms() == 6.0
     assert generators.running_order(tl) == ["x", "y"]

@@ -16,7 +16,7 @@ import pytest
 
 import helpers
 from helpers import workloads as w
-from helpers.inference import build_timeline
+from helpers.rules_fast import build_timeline
 
 pytestmark = [
     pytest.mark.usefixtures("no_leftovers"),
@@ -24,13 +24,14 @@ pytestmark = [
 ]
 
 
-def overlap_ns(a: list[helpers.Span], b: list[helpers.Span]) -> float:
+def overlap_ns(a: list[helpers.timeline.Span], b: list[helpers.timeline.Span]) -> float:
     """Total time (ns) during which a span of ``a`` and a span of ``b`` both run."""
     return helpers.overlap_ms(a, b) * 1e6
 
 
 def two_cpu_threads(seconds=0.3, switch_interval=None):
-    run = helpers.start_threads([w.cpu(seconds), w.cpu(seconds)], switch_interval=switch_interval)
+    run = helpers.threads.start_threads([w.cpu(seconds), w.cpu(seconds)],
+                                        switch_interval=switch_interval)
     return run.wait(), [lane.to_record("this process") for lane in run.lanes]
 
 

@@ -1,4 +1,4 @@
-"""The fast inference (helpers.inference) agrees with the plain rules (helpers.rules).
+"""The fast inference (helpers.rules_fast) agrees with the plain rules (helpers.rules).
 
 Random records, made to look like what recorders write (bursts of heartbeats,
 silences, regions of every kind, nested C calls, processes that start late),
@@ -14,9 +14,9 @@ from array import array
 import pytest
 
 import helpers
-from helpers import inference, rules
-from helpers.recorder import LaneRecord
-from helpers.states import BLOCKED, C_CALL, C_CALL_AUTO, C_CALL_NO_GIL, RUNNING
+from helpers import rules, rules_fast
+from helpers.recorder import C_CALL_AUTO, LaneRecord
+from helpers.states import BLOCKED, C_CALL, C_CALL_NO_GIL, RUNNING
 from helpers.timeline import RunInfo
 
 US = 1_000
@@ -78,7 +78,7 @@ def overlap_ns(a, b) -> int:
 @pytest.mark.parametrize("seed", range(300))
 def test_fast_inference_agrees_with_the_rules(seed):
     records, gil = random_run(seed)
-    fast = inference.build_timeline(records, info(gil))
+    fast = rules_fast.build_timeline(records, info(gil))
     slow = rules.build_timeline(records, info(gil))
     assert (fast.start, fast.end) == (slow.start, slow.end)
     for f, s in zip(fast.lanes, slow.lanes):
@@ -89,7 +89,7 @@ def test_fast_inference_agrees_with_the_rules(seed):
 @pytest.mark.parametrize("seed", range(300))
 def test_invariants_of_the_rules(seed):
     records, gil = random_run(seed)
-    tl = inference.build_timeline(records, info(gil))
+    tl = rules_fast.build_timeline(records, info(gil))
     for lane in tl.lanes:
         spans = lane.spans
         # A lane is in one state at a time: its spans follow each other without overlap.
@@ -104,13 +104,46 @@ def test_invariants_of_the_rules(seed):
                                       [s for s in b.spans if s.state == RUNNING]) == 0
 
 
+def random_task(rng: random.Random, name: str, start: int) -> LaneRecord:
+    """A generator or coroutine: steps (start, end), awaiting between them, maybe still open."""
+    t, beats = start, []
+    for _ in range(rng.randrange(0, 6)):
+        t += rng.randrange(0, 300) * US
+        beats += [t, t + rng.randrange(0, 50) * US]
+        t = beats[-1]
+    if not beats:
+        beats = [t, t]  # never stepped: as helpers.steps records it
+    open_until = t + rng.randrange(1, 500) * US if rng.random() < 0.4 else 0
+    return LaneRecord(name=name, process_name="tasks", pid=1, native_id=1, auto=False, cpu_ns=0,
+                      beats=array("q", beats), ready_ns=start, kind="task",
+                      open_until=open_until)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_fast_and_plain_agree_on_tasks_and_on_runs_cut_short(seed):
+    """Rule 9 (tasks) and the run's bounds are written twice too: both must say the same."""
+    rng = random.Random(seed)
+    records = [random_task(rng, f"task-{i}", rng.randrange(0, 100) * US)
+               for i in range(rng.randrange(1, 4))]  # fmt: skip
+    threads, gil = random_run(seed)
+    if rng.random() < 0.5:
+        records += threads
+    if rng.random() < 0.3:  # a lane that reached its memory cap
+        victim = rng.choice(records)
+        victim.truncated_at = int(victim.beats[len(victim.beats) // 2]) + 1
+    fast = rules_fast.build_timeline(records, info(gil))
+    slow = rules.build_timeline(records, info(gil))
+    assert (fast.start, fast.end, fast.notes) == (slow.start, slow.end, slow.notes)
+    assert [ln.spans for ln in fast.lanes] == [ln.spans for ln in slow.lanes], f"seed {seed}"
+
+
 def test_random_records_cover_every_rule():
     """The random records exercise every state, or the agreement above proves little."""
     seen = set()
     for seed in range(300):
         records, gil = random_run(seed)
-        tl = inference.build_timeline(records, info(gil))
+        tl = rules_fast.build_timeline(records, info(gil))
         seen |= {(s.state, s.inferred) for s in tl.spans()}
-    thread_states = set(helpers.STATES) - {helpers.AWAITING}  # tasks: tests/test_steps.py
+    thread_states = set(helpers.states.STATES) - {helpers.AWAITING}  # tasks: tests/test_steps.py
     assert {(st, False) for st in thread_states} <= seen
     assert (RUNNING, True) in seen and (C_CALL, True) in seen and (BLOCKED, True) in seen

@@ -5,7 +5,7 @@ What a notebook NN_slug.ipynb needs (tools/kit.py adds the first two):
 - slideshow metadata on every cell ("slideshow": {"slide_type": ...}), as tools/kit.py sets
   it: `python tools/kit.py notebooks/NN_slug.ipynb`;
 - a quiz: a code cell `quiz.show("quizzes/NN_slug.json")` whose file exists and passes
-  helpers.quiz.validate (2-4 multiple-choice questions, one right answer each, every answer
+  helpers.lessons.quiz.validate (2-4 multiple-choice questions, one right answer each, every answer
   with an explanation);
 - an entry in the instructor guide, notebooks/INSTRUCTOR_GUIDE.md: a section per notebook
   headed exactly like the notebook's title, one level down:
@@ -63,7 +63,7 @@ def test_notebook_has_slideshow_metadata(path: Path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_notebook_ends_with_a_valid_quiz(path: Path):
-    from helpers import quiz
+    from helpers.lessons import quiz
 
     nb = json.loads(path.read_text(encoding="utf-8"))
     calls = [m for c in nb["cells"] if c["cell_type"] == "code"
@@ -100,7 +100,7 @@ def test_notebook_has_an_entry_in_the_instructor_guide(path: Path):
 
 
 def test_quiz_answers_a_click_with_its_explanation():
-    from helpers import quiz
+    from helpers.lessons import quiz
 
     path = ROOT / "notebooks" / "quizzes" / "04_the_gil.json"
     q = quiz.Quiz(path).questions[0]
@@ -115,7 +115,7 @@ def test_quiz_answers_a_click_with_its_explanation():
 
 
 def test_quiz_rejects_bad_files_with_what_to_fix(tmp_path):
-    from helpers import quiz
+    from helpers.lessons import quiz
 
     with pytest.raises(FileNotFoundError, match="notebooks/ folder"):
         quiz.load(tmp_path / "missing.json")
@@ -213,30 +213,57 @@ def test_the_simulation_can_tell_a_confusable_pair():
     assert _closest_pair(pair, "deuteranopia")[0] < MIN_DELTA_E
 
 
+def _palettes() -> dict[str, dict[str, str]]:
+    """Every set of colours that one picture shows together (helpers.palette)."""
+    from helpers import palette
+
+    return {"states": palette.STATE_COLORS, "philosophers": palette.PHILOSOPHER_COLORS,
+            "chooser": palette.CHOOSER_COLORS, "quiz": palette.QUIZ_COLORS}  # fmt: skip
+
+
 @pytest.mark.parametrize("vision", ["normal", *MACHADO])
-def test_state_colours_stay_distinct(vision):
-    from helpers.gantt import COLORS
+@pytest.mark.parametrize("which", ["states", "philosophers", "chooser", "quiz"])
+def test_each_pictures_colours_stay_distinct(which, vision):
+    distance, a, b = _closest_pair(_palettes()[which], vision)
+    assert distance >= MIN_DELTA_E, f"{which}, {vision}: {a!r} and {b!r} only {distance:.1f} apart"
 
-    distance, a, b = _closest_pair(COLORS, vision)
-    assert distance >= MIN_DELTA_E, f"{vision}: {a!r} and {b!r} only {distance:.1f} apart"
 
-
-def test_state_colours_stay_distinct_in_greyscale():
-    from helpers.gantt import COLORS
-
-    lightness = {name: _lab(_linear(c))[0] for name, c in COLORS.items()}
+@pytest.mark.parametrize("which", ["states", "philosophers", "chooser", "quiz"])
+def test_each_pictures_colours_stay_distinct_in_greyscale(which):
+    colors = _palettes()[which]
+    lightness = {name: _lab(_linear(c))[0] for name, c in colors.items()}
     gap, a, b = min((abs(lightness[a] - lightness[b]), a, b)
-                    for a, b in itertools.combinations(COLORS, 2))  # fmt: skip
-    assert gap >= MIN_DELTA_L, f"in greyscale {a!r} and {b!r} are only {gap:.1f} L* apart"
+                    for a, b in itertools.combinations(colors, 2))  # fmt: skip
+    assert gap >= MIN_DELTA_L, f"{which}: in greyscale {a!r} and {b!r} are {gap:.1f} L* apart"
+
+
+def test_every_colour_a_picture_uses_comes_from_the_palette():
+    """No module but helpers/palette.py writes a colour as a literal "#rrggbb" string, so the
+    checks above see every colour that carries a meaning."""
+    import ast
+    import re
+
+    import helpers
+
+    hex_colour = re.compile(r"^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$")
+    found = []
+    for path in sorted(Path(helpers.__file__).parent.rglob("*.py")):
+        if path.name == "palette.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and hex_colour.match(node.value):
+                found.append(f"{path.name}:{node.lineno} {node.value}")
+    assert not found, f"colours outside helpers/palette.py: {found}"
 
 
 def test_hatching_shows_on_every_state_colour():
     """Inferred spans are hatched: the hatch lines must differ in lightness from the span's
     colour, or a projector (or greyscale) loses them."""
-    from helpers import gantt
+    from helpers import palette, picture
 
-    for state, color in gantt.COLORS.items():
-        hatch = gantt._hatch_color(state)
+    for state, color in palette.STATE_COLORS.items():
+        hatch = picture._hatch_color(state)
         gap = abs(_lab(_linear(hatch))[0] - _lab(_linear(color))[0])
         assert gap >= 25, f"hatching on {state!r} is only {gap:.0f} L* from its colour"
 
@@ -246,7 +273,7 @@ def test_hatching_shows_on_every_state_colour():
 
 @pytest.fixture
 def classroom_mode():
-    from helpers.projector import classroom
+    from helpers.classroom_mode import classroom
 
     classroom(True, show_style=False)
     try:
@@ -265,8 +292,8 @@ def test_classroom_mode_draws_larger_text_and_thicker_bars(no_leftovers, classro
     import matplotlib as mpl
 
     import helpers
-    from helpers import gantt
-    from helpers import projector as classroom
+    from helpers import classroom_mode as classroom
+    from helpers import picture
     from helpers import workloads as w
 
     tl = helpers.run_threads([w.cpu(0.02), w.sleep(0.02)])
@@ -282,13 +309,13 @@ def test_classroom_mode_draws_larger_text_and_thicker_bars(no_leftovers, classro
     assert legend.x1 <= fig.bbox.x1 + 1, "the legend is wider than the figure"
     classroom.classroom(False, show_style=False)
     normal = tl.plot()
-    assert max(t.get_fontsize() for t in _texts(normal)) <= gantt.TITLE_FONT
+    assert max(t.get_fontsize() for t in _texts(normal)) <= picture.TITLE_FONT
     assert normal.get_size_inches()[1] < rows
     assert mpl.rcParams["font.size"] == mpl.rcParamsDefault["font.size"]
 
 
 def test_classroom_widget_style_sizes_widget_text():
-    from helpers import projector as classroom
+    from helpers import classroom_mode as classroom
 
     big = classroom.widget_style(classroom.CLASSROOM)
     assert "--jp-widgets-font-size: 20px" in big and ".course-quiz" in big
@@ -298,7 +325,7 @@ def test_classroom_widget_style_sizes_widget_text():
 
 
 def test_label_text_is_readable_on_dark_and_light_bars():
-    from helpers import gantt
+    from helpers.palette import STATE_COLORS, text_color
 
-    assert gantt.text_color(gantt.COLORS["C call"]) == "#ffffff"
-    assert gantt.text_color(gantt.COLORS["waiting for GIL"]) == "#1b1b1b"
+    assert text_color(STATE_COLORS["C call"]) == "#ffffff"
+    assert text_color(STATE_COLORS["waiting for GIL"]) == "#1b1b1b"

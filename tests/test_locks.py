@@ -12,7 +12,7 @@ import pytest
 
 import helpers
 from helpers import locks
-from helpers.philosophers import Table, eating_spans, most_at_once
+from helpers.lessons.philosophers import Table, eating_spans, most_at_once
 
 
 def start(target, *args, name):

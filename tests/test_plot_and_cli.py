@@ -72,7 +72,7 @@ def test_plot_is_readable_on_a_projector(no_leftovers):
     (about 1,080 px in JupyterLab at 1280 px): no wider than 1,000 px, text at least 11 pt."""
     from matplotlib.text import Text
 
-    from helpers import gantt
+    from helpers import picture
 
     tl = helpers.run_threads([w.cpu(0.05), w.sleep(0.05)])
     fig = tl.plot()
@@ -83,11 +83,11 @@ def test_plot_is_readable_on_a_projector(no_leftovers):
     ax = fig.axes[0]
     legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
     assert legend.y1 < axes.y0 and legend.x1 <= fig.bbox.x1
-    assert gantt.figure_size(2)[0] == gantt.WIDTH
+    assert picture.figure_size(2)[0] == picture.WIDTH
 
 
 def test_compare_reads_concurrency_and_parallelism_and_stacks_timelines(no_leftovers):
-    from helpers import compare
+    from helpers.lessons import compare
 
     tl = helpers.run_threads([w.cpu(0.05), w.sleep(0.05)])
     assert compare.concurrent(tl)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import races
+from helpers.lessons import races
 
 
 def test_a_call_between_read_and_write_loses_updates(no_leftovers):

@@ -74,7 +74,8 @@ def test_with_one_usable_core_processes_take_turns():
 
 def test_a_failing_task_stops_the_other_threads_and_names_the_task():
     t0 = time.monotonic()
-    with pytest.raises(helpers.TaskError, match="'divide_by_zero-2' raised ZeroDivisionError") as e:
+    raised = "'divide_by_zero-2' raised ZeroDivisionError"
+    with pytest.raises(helpers.tasks.TaskError, match=raised) as e:
         helpers.run_threads([w.cpu(20), divide_by_zero, busy_python, w.sleep(20)])
     assert time.monotonic() - t0 < 5  # nobody ran to the end
     assert e.value.task_name == "divide_by_zero-2"
@@ -84,7 +85,7 @@ def test_a_failing_task_stops_the_other_threads_and_names_the_task():
 @pytest.mark.parametrize("start_method", START_METHODS)
 def test_a_failing_task_stops_the_other_processes(start_method):
     t0 = time.monotonic()
-    with pytest.raises(helpers.TaskError, match="divide_by_zero-2.*ZeroDivisionError"):
+    with pytest.raises(helpers.tasks.TaskError, match="divide_by_zero-2.*ZeroDivisionError"):
         helpers.run_processes([w.cpu(20), divide_by_zero], start_method=start_method)
     assert time.monotonic() - t0 < 10
 
@@ -205,7 +206,7 @@ def busy_python_briefly():
 
 
 def test_start_threads_records_the_caller_and_returns_at_once():
-    run = helpers.start_threads([w.cpu(0.3)], record_caller=True)
+    run = helpers.threads.start_threads([w.cpu(0.3)], record_caller=True)
     assert not run.done()
     while not run.done():  # the caller is free: it runs Python meanwhile
         sum(range(1000))

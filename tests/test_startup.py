@@ -1,5 +1,6 @@
-"""helpers.startup: scripts run in a fresh Python, never outlive their timeout, and their
-errors are trimmed to what teaches. Plus the facts notebook 12 teaches, on this Python.
+"""helpers.lessons.script_runner: scripts run in a fresh Python, never outlive their
+timeout, and their errors are trimmed to what teaches. Plus the facts notebook 12 teaches,
+on this Python.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import helpers
-from helpers import startup
+from helpers.lessons import script_runner
 
 pytestmark = pytest.mark.usefixtures("no_leftovers")
 
@@ -70,14 +71,14 @@ def test_a_script_runs_in_a_fresh_python_in_its_own_folder(tmp_path):
         print(__name__, os.getcwd(), sys.executable)
         sys.exit(3)
     """)
-    run = startup.run_script(path, timeout=60)
+    run = script_runner.run_script(path, timeout=60)
     name, cwd, exe = run.stdout.split()
     assert (name, Path(cwd), exe) == ("__main__", tmp_path.resolve(), sys.executable)
     assert run.returncode == 3 and not run.ok and not run.timed_out and run.seconds > 0
 
 
 def test_output_of_script_and_child_keeps_its_order(tmp_path):
-    run = startup.run_script(write(tmp_path, "s.py", GUARDED), timeout=60)
+    run = script_runner.run_script(write(tmp_path, "s.py", GUARDED), timeout=60)
     assert run.ok, run.stderr
     assert run.stdout.splitlines() == [
         "top of the file, in module '__main__'",
@@ -97,7 +98,7 @@ def test_a_script_and_what_it_started_are_killed_at_the_timeout(tmp_path):
         time.sleep(120)
     """)
     t0 = time.monotonic()
-    run = startup.run_script(path, timeout=3)
+    run = script_runner.run_script(path, timeout=3)
     assert run.timed_out and run.returncode is None and not run.ok
     assert time.monotonic() - t0 < 30
     grandchild = int(pid_file.read_text())
@@ -116,7 +117,7 @@ def test_a_process_left_behind_by_a_script_that_ended_is_killed(tmp_path):
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         open({str(pid_file)!r}, "w").write(str(child.pid))
     """)
-    run = startup.run_script(path, timeout=60)
+    run = script_runner.run_script(path, timeout=60)
     assert run.ok, run.stderr
     orphan = int(pid_file.read_text())
     deadline = time.monotonic() + 5
@@ -127,25 +128,25 @@ def test_a_process_left_behind_by_a_script_that_ended_is_killed(tmp_path):
 
 def test_bad_input_gets_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="write it first"):
-        startup.run_script(tmp_path / "missing.py")
+        script_runner.run_script(tmp_path / "missing.py")
     with pytest.raises(ValueError, match="timeout must be more than 0"):
-        startup.run_script(write(tmp_path, "a.py", "pass"), timeout=0)
+        script_runner.run_script(write(tmp_path, "a.py", "pass"), timeout=0)
     with pytest.raises(ValueError, match="paragraphs must be at least 1"):
-        startup.error_summary("", paragraphs=0)
+        script_runner.error_summary("", paragraphs=0)
 
 
 def test_the_guardless_script_fails_under_spawn_and_the_summary_says_why(tmp_path):
     path = write(tmp_path, "no_guard.py", NO_GUARD)
-    run = startup.run_script(path, timeout=60)
+    run = script_runner.run_script(path, timeout=60)
     assert run.stdout.count("top of the file") == 2 and "exit code: 1" in run.stdout
-    summary = startup.error_summary(run.stderr, script=path)
+    summary = script_runner.error_summary(run.stderr, script=path)
     lines = summary.splitlines()
     assert lines[0] == "no_guard.py, line 9: p.start()"
     assert lines[1] == "RuntimeError:"
     assert "bootstrapping phase" in summary and "if __name__ == '__main__':" in summary
     assert "spawn.py" not in summary and "^" not in summary  # no stdlib frames, no carets
     assert "freeze_support() line can be omitted" not in summary  # the 4th paragraph is cut
-    short = startup.error_summary(run.stderr, script=path, paragraphs=1)
+    short = script_runner.error_summary(run.stderr, script=path, paragraphs=1)
     assert short.endswith("bootstrapping phase.") and "probably" not in short
 
 
@@ -167,20 +168,20 @@ def test_the_summary_keeps_the_first_error_and_the_scripts_lines():
           File "/x/ex.py", line 3, in <module>
         ValueError: second
     """)
-    assert startup.error_summary(stderr, script="/x/ex.py") == (
+    assert script_runner.error_summary(stderr, script="/x/ex.py") == (
         "ex.py, line 12: print(total(range(100)))\n"
         "ex.py, line 9: return sum(pool.map(square, numbers))\n"
         "KeyError: 'first'"
     )
-    assert startup.error_summary(stderr) == "KeyError: 'first'"  # no script: no lines of it
-    assert startup.error_summary("just a warning\n") == ""
+    assert script_runner.error_summary(stderr) == "KeyError: 'first'"  # no script: no lines of it
+    assert script_runner.error_summary("just a warning\n") == ""
 
 
 def test_the_summary_of_a_syntax_error_points_at_the_line(tmp_path):
     path = write(tmp_path, "typo.py", "print('a')\nif True:\nprint('b')\n")
-    run = startup.run_script(path, timeout=60)
+    run = script_runner.run_script(path, timeout=60)
     assert run.returncode == 1 and run.stdout == ""  # nothing ran
-    lines = startup.error_summary(run.stderr, script=path).splitlines()
+    lines = script_runner.error_summary(run.stderr, script=path).splitlines()
     assert lines[0] == "typo.py, line 3: print('b')"
     assert lines[1].startswith("IndentationError: ") and len(lines) == 2
 
@@ -191,7 +192,7 @@ def test_the_summary_reads_coloured_tracebacks():
               '  File \x1b[35m"/x/a.py"\x1b[0m, line \x1b[35m2\x1b[0m, in \x1b[35m<module>\x1b[0m\n'
               '    \x1b[31mf\x1b[0m\x1b[1;31m()\x1b[0m\n'
               '\x1b[1;35mValueError\x1b[0m: \x1b[35mno good\x1b[0m\n')
-    summary = startup.error_summary(stderr, script="/x/a.py")
+    summary = script_runner.error_summary(stderr, script="/x/a.py")
     assert summary == "a.py, line 2: f()\nValueError: no good"
 
 

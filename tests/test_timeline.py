@@ -11,8 +11,7 @@ import json
 import pytest
 
 import helpers
-from helpers.recorder import LaneRecorder
-from helpers.states import C_CALL_AUTO
+from helpers.recorder import C_CALL_AUTO, LaneRecorder
 from tests.records import MS, build, every, record
 from tests.test_gil_invariants import overlap_ns
 
@@ -149,7 +148,7 @@ def test_chrome_trace_export(tmp_path):
                tid=78)  # fmt: skip
     tl = build([a, b])
     path = tmp_path / "trace.json"
-    tl.save_trace(path)
+    helpers.save_trace(tl, path)
     trace = json.loads(path.read_text())
     events = trace["traceEvents"]
     meta = {(e["name"], e.get("tid")): e["args"]["name"] for e in events if e["ph"] == "M"}
@@ -160,7 +159,7 @@ def test_chrome_trace_export(tmp_path):
     running = [e for e in spans if e["tid"] == 77 and e["name"].startswith("running")]
     assert running[0]["ts"] == 0 and running[0]["dur"] == 5000  # microseconds
     assert all(e["pid"] == 4242 for e in spans)
-    assert {e["name"] for e in spans} <= set(helpers.STATES)
+    assert {e["name"] for e in spans} <= set(helpers.states.STATES)
     assert trace["otherData"]["gil_enabled"] is True
 
 
@@ -202,15 +201,15 @@ def test_a_saved_trace_loads_back_into_the_same_timeline(tmp_path):
     b = record("b", every(5.01, 7.99), tid=2, auto=True)
     p = record("p", every(30, 40), pid=7, requested_ns=10 * MS)
     tl = build([a, b, p])
-    tl.save_trace(tmp_path / "t.json")
-    again = helpers.Timeline.load(tmp_path / "t.json")
+    helpers.save_trace(tl, tmp_path / "t.json")
+    again = helpers.load_trace(tmp_path / "t.json")
     assert again.lanes == tl.lanes and again.info == tl.info
     assert (again.start, again.end) == (tl.start, tl.end)
     assert again.stats() == tl.stats()
     assert again.notes[-1].startswith("Recorded on ") and "t.json" in again.notes[-1]
     (tmp_path / "other.json").write_text('{"traceEvents": []}')
     with pytest.raises(ValueError, match="not saved by helpers"):
-        helpers.Timeline.load(tmp_path / "other.json")
+        helpers.load_trace(tmp_path / "other.json")
 
 
 def test_tasks_that_share_a_thread_load_back_lane_by_lane(tmp_path):
@@ -228,8 +227,8 @@ def test_tasks_that_share_a_thread_load_back_lane_by_lane(tmp_path):
             except StopIteration:
                 pass
     tl = rec.timeline
-    tl.save_trace(tmp_path / "tasks.json")
-    again = helpers.Timeline.load(tmp_path / "tasks.json")
+    helpers.save_trace(tl, tmp_path / "tasks.json")
+    again = helpers.load_trace(tmp_path / "tasks.json")
     assert again.lanes == tl.lanes
     assert again.lane("count 1").spans != again.lane("count 3").spans
     rows = {e["tid"] for e in json.loads((tmp_path / "tasks.json").read_text())["traceEvents"]

@@ -9,7 +9,7 @@ heading, a sub-slide at every `###` heading and every "Predict, then run" questi
 "-" (same slide) for the rest. No cell is "skip": hidden plumbing cells draw pictures
 and run checks whose output belongs on the slide.
 
-Quiz: write notebooks/quizzes/NN_slug.json first (format: helpers/quiz.py); the tool
+Quiz: write notebooks/quizzes/NN_slug.json first (format: helpers/lessons/quiz.py); the tool
 then adds, once, a "## Check yourself" heading and a cell that shows it, just before
 the "## Key points" cell (or at the end). tests/test_kit.py checks both for every
 notebook.
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         quiz_file = path.parent / "quizzes" / f"{path.stem}.json"
         want_quiz = not args.no_quiz
         if want_quiz and not quiz_file.is_file():
-            print(f"{path}: no {quiz_file} yet: write it first (format: helpers/quiz.py), "
+            print(f"{path}: no {quiz_file} yet: write it first (format: helpers/lessons/quiz.py), "
                   "or pass --no-quiz", file=sys.stderr)  # fmt: skip
             return 2
         before = path.read_text(encoding="utf-8")

@@ -6,7 +6,7 @@
 Each picture is one of the course's key timelines, recorded here and now, so a
 learner whose picture looks different can compare it with one from a quiet
 machine. Next to each PNG goes the trace (Chrome Trace JSON), which
-``helpers.Timeline.load(path)`` reads back on any machine; the picture's
+``helpers.load_trace(path)`` reads back on any machine; the picture's
 title says where and on which Python it was recorded. docs/reference/README.md
 lists them with what to look for. Run it on a quiet machine: it says how busy
 the machine was (the load average) in the index.
@@ -58,7 +58,7 @@ def threads_waiting_for_io():
 
 
 def philosophers_with_a_waiter():
-    from helpers.philosophers import Table
+    from helpers.lessons.philosophers import Table
 
     table = Table(strategy="waiter", think_s=0.03, eat_s=0.03, patience_s=5)
     with helpers.recording() as rec:
@@ -159,11 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         notebook, look_for, make = PICTURES[name]
         tl, window = make()
         trace = out / f"{name}.json"
-        tl.save_trace(trace)
-        again = helpers.Timeline.load(trace)  # the picture is drawn from the saved trace
+        helpers.save_trace(tl, trace)
+        again = helpers.load_trace(trace)  # the picture is drawn from the saved trace
         title = f"{name} (reference picture)"
         if make is philosophers_with_a_waiter:  # as notebook 11 draws it
-            from helpers.philosophers import plot_dinner
+            from helpers.lessons.philosophers import plot_dinner
 
             fig = plot_dinner(again, title=f"{title}\n{again.notes[-1]}")  # where, which Python
         else:
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Platform: {platform.platform()}; GIL enabled: {helpers.gil_enabled()}.",
         "",
-        "Each PNG has its trace beside it: `helpers.Timeline.load('docs/reference/NAME.json')`",
+        "Each PNG has its trace beside it: `helpers.load_trace('docs/reference/NAME.json')`",
         "gives the timeline back on any machine, its title saying where it was recorded.",
         "",
         "| picture | notebook | what to look for |",

@@ -4,11 +4,11 @@ Each span becomes a complete ("X") event named by its state, with OS process
 ids and native thread ids, and times in microseconds on the perf_counter clock
 (CLOCK_MONOTONIC on Linux), so the trace lines up with perf or py-spy output.
 The exact nanoseconds, the GIL slices and the machine it ran on travel along,
-so that ``Timeline.load`` gives back the same timeline anywhere: an instructor
+so that ``load_trace`` gives back the same timeline anywhere: an instructor
 can show a run recorded on another machine, labelled with where it was made.
 
-    >>> tl.save_trace("/tmp/run.json")
-    >>> again = helpers.Timeline.load("/tmp/run.json")
+    >>> helpers.save_trace(tl, "/tmp/run.json")
+    >>> again = helpers.load_trace("/tmp/run.json")
     >>> again.lanes == tl.lanes
     True
     >>> again.notes[-1].startswith("Recorded on ")
@@ -23,6 +23,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .timeline import Lane, RunInfo, Span, Timeline
+
+__all__ = ["from_chrome_trace", "load_trace", "save_trace", "to_chrome_trace"]
 
 FORMAT = "helpers-timeline-1"  # what otherData["format"] says, to recognise our own traces
 TASK_TID_BASE = 1 << 40  # row ids for tasks: above any real thread id
@@ -70,7 +72,7 @@ def to_chrome_trace(timeline: Timeline) -> dict:
     }  # fmt: skip
 
 
-def save_chrome_trace(timeline: Timeline, path) -> None:
+def save_trace(timeline: Timeline, path) -> None:
     """Write the trace to ``path`` as JSON."""
     with open(path, "w", encoding="utf-8") as f:
         json.dump(to_chrome_trace(timeline), f)
@@ -80,7 +82,7 @@ def from_chrome_trace(trace: dict, source: str = "") -> Timeline:
     """The Timeline back from a trace that ``to_chrome_trace`` made."""
     other = trace.get("otherData", {})
     if other.get("format") != FORMAT:
-        raise ValueError(f"{source or 'this trace'} was not saved by helpers (Timeline.save_trace)"
+        raise ValueError(f"{source or 'this trace'} was not saved by helpers (helpers.save_trace)"
                          ": only those can be loaded back into a Timeline")  # fmt: skip
     info = RunInfo(**{k: other[k] for k in RunInfo.__dataclass_fields__})
     spans: dict[int, list[Span]] = {}  # lane number -> its spans
@@ -101,7 +103,7 @@ def from_chrome_trace(trace: dict, source: str = "") -> Timeline:
                     notes=notes)  # fmt: skip
 
 
-def load_chrome_trace(path) -> Timeline:
-    """Read a trace written by ``save_chrome_trace`` back into a Timeline."""
+def load_trace(path) -> Timeline:
+    """Read a trace written by ``save_trace`` back into a Timeline."""
     with open(path, encoding="utf-8") as f:
         return from_chrome_trace(json.load(f), source=str(path))

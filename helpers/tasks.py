@@ -1,4 +1,4 @@
-"""What running threads and running processes share: checking tasks, the worker's steps.
+"""What a task is, checked at the door, and what a worker does with it (threads and processes).
 
 A task is a built-in workload (helpers.workloads) or any callable that takes no
 arguments (use functools.partial to give it some). helpers.threads runs tasks
@@ -16,14 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from . import (
-    auto,  # automatic recording: attach(), detach()
-    system,
-)
+from . import automatic, system
 from .recorder import LaneRecorder
 from .timeline import RunInfo
 from .workloads import Workload
 
+__all__ = ["MAX_PROCESSES", "MAX_THREADS", "STOP_GRACE", "Task", "TaskError",
+           "check_switch_interval", "check_tasks", "check_timeout", "run_info", "task_name",
+           "work"]
+
+# Caps on one run, so that a slip (a 0 too many) does not freeze a learner's laptop: more
+# lanes than this no longer fit a picture, and more processes than cores only queue.
 MAX_THREADS = 32
 MAX_PROCESSES = 16
 STOP_GRACE = 5.0  # seconds a stopped worker gets to finish before we give up on it
@@ -73,6 +76,7 @@ def check_tasks(tasks: Sequence[Task], names: Sequence[str] | None, cap: int,
 
 
 def check_timeout(timeout: float) -> None:
+    """A timeout is a number of seconds, more than 0."""
     if not timeout > 0:
         raise ValueError(f"timeout must be more than 0 seconds, got {timeout}")
 
@@ -103,7 +107,7 @@ def work(task: Task, lane: LaneRecorder) -> None:
     """What every worker does once the others are ready: run the task, recorded."""
     lane.begin()
     if lane.auto:  # attached after begin() and detached before end(): record only the task
-        auto.attach(lane)
+        automatic.attach(lane)
     try:
         if isinstance(task, Workload):
             task.run(lane)
@@ -111,5 +115,5 @@ def work(task: Task, lane: LaneRecorder) -> None:
             task()
     finally:
         if lane.auto:
-            auto.detach()
+            automatic.detach()
         lane.end()  # also when the task raised: its CPU time, and no stale current lane

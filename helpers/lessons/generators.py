@@ -1,38 +1,13 @@
-"""Generators stepped by hand and watched; the small plumbing of notebook 13.
+"""Generators stepped by hand and watched: the plumbing of notebook 13.
 
-A generator runs only when its caller asks. ``next(g)`` (the same as
-``g.send(None)``) runs it to its next ``yield``; ``g.send(value)`` does too, and
-the paused ``yield`` hands ``value`` in; ``g.throw(exc)`` raises ``exc`` at the
-paused ``yield``; ``g.close()`` ends it. A ``Stepper`` does each of these on a
-generator and keeps what it saw: the state (``inspect.getgeneratorstate``), the
-line the generator is paused at, its local variables, what each call gave back.
-
-    >>> def running_total():
-    ...     total = 0
-    ...     while True:
-    ...         amount = yield total
-    ...         total += amount
-    >>> s = Stepper(running_total)
-    >>> s.state
-    'GEN_CREATED'
-    >>> s.send(5)             # not started: no yield is waiting to receive the 5
-    "TypeError: can't send non-None value to a just-started generator"
-    >>> s.next(), s.send(5), s.send(10)
-    ('yielded 0', 'yielded 5', 'yielded 15')
-    >>> s.state, s.locals
-    ('GEN_SUSPENDED', {'total': 15, 'amount': 10})
-    >>> s.throw(ValueError("stop"))   # not caught inside: it comes back out, and ends it
-    "raised ValueError('stop')"
-    >>> s.state
-    'GEN_CLOSED'
-
-In a notebook, ``stepper(running_total)`` shows the same with buttons, the
-source with the paused line marked, and returns the Stepper; ``press("send",
-"5")`` does what typing 5 and pressing the button does.
-
-For the scheduler's timeline (``helpers.recording_steps``): ``running_order(tl)``
-lists the lanes in the order their steps ran, ``most_overlap_ms(tl)`` is the
-longest time two lanes ran at the same instant (0 for tasks on one thread).
+A generator runs only when its caller asks. ``next(g)`` (the same as ``g.send(None)``)
+runs it to its next ``yield``; ``g.send(value)`` does too, and the paused ``yield``
+hands ``value`` in; ``g.throw(exc)`` raises ``exc`` at the paused ``yield``;
+``g.close()`` ends it. A ``Stepper`` does each of these on a generator and keeps what it
+saw: the state (``inspect.getgeneratorstate``), the paused line, its local variables.
+In a notebook, ``stepper(running_total)`` shows the same with buttons and the source
+with the paused line marked. For a scheduler's timeline (``helpers.recording_steps``),
+``running_order(tl)`` lists the lanes in the order their steps ran.
 """
 
 from __future__ import annotations
@@ -44,11 +19,12 @@ import inspect
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import combinations
 
-from .gantt import COLORS
-from .states import AWAITING, FINISHED, RUNNING, STARTING
-from .timeline import Timeline, overlap_ms
+from ..palette import STATE_COLORS
+from ..states import AWAITING, FINISHED, RUNNING, STARTING
+from ..timeline import Timeline
+
+__all__ = ["GEN_STATES", "Step", "Stepper", "running_order", "stepper"]
 
 # The four states inspect.getgeneratorstate() names, what each means, and the
 # timeline's colour for it (not started: tan, paused: lilac, running: green).
@@ -83,6 +59,25 @@ class Stepper:
     call on the generator and returns what came of it, as text ("yielded 5");
     an error the call raised is caught and described, never raised. ``history``
     holds every ``Step``; ``restart()`` makes a fresh generator.
+
+        >>> def running_total():
+        ...     total = 0
+        ...     while True:
+        ...         amount = yield total
+        ...         total += amount
+        >>> s = Stepper(running_total)
+        >>> s.state
+        'GEN_CREATED'
+        >>> s.send(5)             # not started: no yield is waiting to receive the 5
+        "TypeError: can't send non-None value to a just-started generator"
+        >>> s.next(), s.send(5), s.send(10)
+        ('yielded 0', 'yielded 5', 'yielded 15')
+        >>> s.state, s.locals
+        ('GEN_SUSPENDED', {'total': 15, 'amount': 10})
+        >>> s.throw(ValueError("stop"))   # not caught inside: it comes back out, and ends it
+        "raised ValueError('stop')"
+        >>> s.state
+        'GEN_CLOSED'
     """
 
     def __init__(self, gen_function: Callable, *args, **kwargs) -> None:
@@ -197,7 +192,7 @@ class Stepper:
 def _render(s: Stepper) -> str:
     state = s.state
     meaning, timeline_state = GEN_STATES[state]
-    colour = COLORS[timeline_state]
+    colour = STATE_COLORS[timeline_state]
     mark = {inspect.GEN_CREATED: "◀ not started yet", inspect.GEN_SUSPENDED: "◀ paused here"}
     rows = []
     for i, text in enumerate(s.source, start=1):
@@ -209,7 +204,7 @@ def _render(s: Stepper) -> str:
     code = "".join(rows) or "<i>(no source to show)</i>"
     badges = " ".join(
         '<span style="display:inline-block;padding:2px 6px;border-radius:4px;margin:0 4px 4px 0;'
-        + (f'background:{COLORS[GEN_STATES[name][1]]};font-weight:bold">'
+        + (f'background:{STATE_COLORS[GEN_STATES[name][1]]};font-weight:bold">'
            if name == state else 'color:#999;border:1px solid #ccc">') + f"{name}</span>"
         for name in GEN_STATES)  # fmt: skip
     local_vars = " · ".join(f"{k} = {html.escape(_short(v, 30))}" for k, v in s.locals.items())
@@ -308,9 +303,3 @@ def running_order(timeline: Timeline) -> list[str]:
     steps = [(s.start, lane.name) for lane in timeline.lanes for s in lane.spans
              if s.state == RUNNING]  # fmt: skip
     return [name for _, name in sorted(steps)]
-
-
-def most_overlap_ms(timeline: Timeline) -> float:
-    """The longest time (ms) any two lanes were both running: 0.0 for tasks on one thread."""
-    lanes = [[s for s in lane.spans if s.state == RUNNING] for lane in timeline.lanes]
-    return max((overlap_ms(a, b) for a, b in combinations(lanes, 2)), default=0.0)

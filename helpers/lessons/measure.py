@@ -3,7 +3,7 @@
 Plain ``time.perf_counter`` arithmetic, kept out of the notebooks so that their
 cells show the concept, not the bookkeeping:
 
-    >>> from helpers import measure
+    >>> from helpers.lessons import measure
     >>> measure.best_seconds(sum, range(1000), repeat=3) > 0
     True
     >>> measure.seconds_in_threads(sum, (range(1000),), threads=2) > 0
@@ -16,8 +16,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from .states import BLOCKED, RUNNING
-from .timeline import Timeline
+from ..states import BLOCKED, RUNNING
+from ..timeline import Timeline
+
+__all__ = ["JOIN_TIMEOUT", "best_seconds", "seconds_in_threads", "wake_lateness_ms"]
 
 JOIN_TIMEOUT = 60.0  # s: no measurement waits forever
 

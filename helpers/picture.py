@@ -1,19 +1,14 @@
-"""Draw a Timeline as a Gantt chart: one row per thread, rows grouped by process.
+"""The timeline drawn as a picture (a Gantt chart): one row per thread, grouped by process.
 
     >>> fig = helpers.run_threads([w.cpu(0.1), w.cpu(0.1)]).plot()
     >>> fig = tl.plot(window=(20, 50))     # zoom in on 20-50 ms to see the slices
     >>> fig = helpers.plot(tl)             # the same, as a function
 
-Colours are chosen to be told apart on a projector, by colour-blind eyes and
-in greyscale (green running, amber waiting, blue blocked, purple a C call): each
-has its own lightness. What is inferred rather than seen is hatched.
-
-Sized for a projector: a notebook shows a figure at 100 dpi and shrinks one
-wider than its output area (about 1,080 px in JupyterLab in a 1280-px window),
-fonts with it. So the figure is WIDTH inches (1,000 px) with the legend under
-the time axis, not beside it: the timeline gets the notebook's whole width,
-and 12-point text stays at least 11 points on screen. helpers.classroom()
-draws with 16-point text, taller bars and thicker hatching (helpers.projector).
+Colours (helpers.palette) are told apart on a projector, by colour-blind eyes and
+in greyscale: green running, amber waiting, blue blocked, purple a C call. What is
+inferred rather than seen is hatched. The figure is WIDTH inches (1,000 px at 100
+dpi, narrower than a notebook's output area, so it is never shrunk) with the legend
+under the time axis; helpers.classroom() draws larger (helpers.classroom_mode).
 """
 
 from __future__ import annotations
@@ -27,7 +22,8 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 from matplotlib.transforms import offset_copy
 
-from .projector import NORMAL, look
+from .classroom_mode import NORMAL, look
+from .palette import NEUTRALS, STATE_COLORS, text_color
 from .states import (
     AWAITING,
     BLOCKED,
@@ -43,20 +39,7 @@ from .states import (
 if TYPE_CHECKING:  # only for the type hints: this module never imports the timeline
     from .timeline import Timeline
 
-COLORS = {  # also the order of the legend
-    # Chosen so that every pair stays distinct for protanopia, deuteranopia and tritanopia
-    # (CIELAB distance >= 15 after Machado et al. 2009's simulation) and in greyscale (their
-    # lightnesses L* 24-93 are at least 7 apart): tests/test_kit.py checks both.
-    STARTING: "#fdcf99",  # tan            L* 86
-    AWAITING: "#cabae7",  # lilac          L* 78
-    RUNNING: "#05741c",  # green           L* 42
-    WAITING_GIL: "#e89a2c",  # amber       L* 71
-    WAITING_CPU: "#4e4e4e",  # dark grey   L* 33
-    BLOCKED: "#189cc7",  # blue            L* 60
-    C_CALL: "#481892",  # purple           L* 24
-    C_CALL_NO_GIL: "#c2508a",  # pink      L* 51
-    FINISHED: "#ececec",  # almost background, L* 93
-}
+__all__ = ["add_legend", "figure_size", "plot_timeline", "seen_states"]
 
 LEGEND_GIL = {
     STARTING: "starting (a new Python process)",
@@ -140,7 +123,7 @@ def plot_timeline(
         codes = np.tile([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY],
                         len(y))  # fmt: skip
         patch = PathPatch(
-            Path(verts, codes), facecolor=COLORS[state], linewidth=0,
+            Path(verts, codes), facecolor=STATE_COLORS[state], linewidth=0,
             edgecolor=_hatch_color(state) if inferred else "none",
             hatch="///" if inferred else None, alpha=0.75 if inferred else 1.0,
         )  # fmt: skip
@@ -149,7 +132,7 @@ def plot_timeline(
         ax.add_artist(patch)  # add_artist: the limits are set below, not computed
     for x, y, text, state in texts[:60]:
         ax.text(x, y, text, ha="center", va="center", fontsize=lk.font, clip_on=True,
-                color=text_color(COLORS[state]))
+                color=text_color(STATE_COLORS[state]))
 
     # Process groups: a line between processes; each row names its thread or process.
     processes = timeline.info.kind == "processes"
@@ -160,23 +143,18 @@ def plot_timeline(
     ax.set_yticklabels([f"{ln.name}\n{i}" for ln, i in zip(lanes, ids)], fontsize=lk.font)
     for above, below in zip(lanes, lanes[1:]):
         if above.pid != below.pid:
-            ax.axhline(rows[id(below)] + 0.5, color="#555555", linewidth=1.2)
+            ax.axhline(rows[id(below)] + 0.5, color=NEUTRALS["rule"], linewidth=1.2)
     ax.set_ylim(-0.6, len(lanes) - 0.4)
     ax.set_xlim(lo, hi)
     ax.set_xlabel("time since the start of the run (ms)", fontsize=lk.font)
     ax.tick_params(axis="x", labelsize=lk.font)
-    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.grid(axis="x", color=NEUTRALS["grid"], linewidth=0.6)
     ax.set_axisbelow(True)
 
     info = timeline.info
-    method = f" ({info.start_method})" if info.start_method else ""
-    first = title or f"{len(lanes)} {info.kind}{method}"
-    gil = "GIL enabled" if info.gil_enabled else "no GIL: threads can run at the same instant"
-    cores = f"{info.usable_cores} usable core{'s' if info.usable_cores != 1 else ''}"
-    second = f"Python {info.python} · {gil} · switch interval {info.switch_interval * 1000:g} ms"
-    second += f" · {cores}"
     notes = "".join(f"\n{note}" for note in timeline.notes)  # e.g. a recording cut short
-    ax.set_title(f"{first}\n{second}{notes}", fontsize=lk.title_font, loc="left")
+    ax.set_title(f"{title or timeline.heading()}\n{info.describe()}{notes}",
+                 fontsize=lk.title_font, loc="left")  # fmt: skip
 
     if legend:
         add_legend(ax, seen, info.gil_enabled, tasks=info.kind == "tasks")
@@ -223,10 +201,10 @@ def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False):
     names = LEGEND_GIL if gil_enabled else LEGEND_NO_GIL
     if tasks:  # a step of a generator or coroutine holds its thread, whatever it does
         names = {**names, RUNNING: "running a step (has the thread)"}
-    handles = [Patch(facecolor=COLORS[st], label=names[st])
-               for st in COLORS if (st, False) in seen or (st, True) in seen]  # fmt: skip
+    handles = [Patch(facecolor=STATE_COLORS[st], label=names[st])
+               for st in STATE_COLORS if (st, False) in seen or (st, True) in seen]  # fmt: skip
     if any(inferred for _, inferred in seen):
-        hatched = Patch(facecolor="white", edgecolor="#555555", hatch="///",
+        hatched = Patch(facecolor="white", edgecolor=NEUTRALS["rule"], hatch="///",
                         label="hatched: inferred, not seen")  # fmt: skip
         _set_hatch_width(hatched, lk.hatch_linewidth)
         handles.append(hatched)
@@ -239,17 +217,10 @@ def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False):
                      borderaxespad=0, handlelength=1.6, columnspacing=1.5)  # fmt: skip
 
 
-def text_color(background: str) -> str:
-    """Near-black on a light colour, white on a dark one (by relative luminance, WCAG)."""
-    r, g, b = (int(background.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
-    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
-    luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-    return "#ffffff" if luminance < 0.18 else "#1b1b1b"
-
-
 def _hatch_color(state: str) -> str:
     """Hatching that shows on the span's own colour: dark on light colours, light on dark."""
-    return "#e6e6e6" if text_color(COLORS[state]) == "#ffffff" else "#262626"
+    dark = text_color(STATE_COLORS[state]) == NEUTRALS["paper"]
+    return NEUTRALS["hatch on dark"] if dark else NEUTRALS["hatch on light"]
 
 
 def _set_hatch_width(patch, width: float) -> None:

@@ -1,50 +1,14 @@
-"""Automatic recording of any Python code.
+"""Automatic recording of any Python code: the heartbeats of code that does not beat itself.
 
-A built-in workload says itself when it runs (``lane.beat()``). Code you write
-does not, so Python is asked to tell us instead: every time a Python function
-starts (or a generator resumes), and every time a function written in C is
-called and returns, a small "callback" of ours runs in the thread that did it.
-Whatever that callback records was recorded *by that thread, while it was
-running Python*: under the GIL, proof that it held the GIL at that instant.
+A built-in workload says itself when it runs (``lane.beat()``). Code you write does not,
+so Python is asked to tell us: each time a Python function starts (or a generator
+resumes), and each time a function written in C is called and returns, a small callback
+of ours runs in the thread that did it. What it records was recorded *by that thread,
+while it was running Python*: under the GIL, proof that it held the GIL at that instant.
+A C call longer than MIN_C_CALL_NS is also kept as a marked region, decided afterwards
+from evidence (helpers.rules, rule 6). ``sys.monitoring`` on Python 3.12+,
+``sys.setprofile`` on 3.10 and 3.11; line, jump and branch events would cost 7-35x.
 
-What is recorded, into the thread's LaneRecorder (helpers.recorder):
-
-* heartbeats (``lane.beats``): ``time.perf_counter_ns()`` taken in the callback.
-  Function starts are many (fib(25) makes 242,785 calls in about 20 ms of a
-  CPU) and the timeline merges heartbeats closer than 200 us into one running
-  span anyway, so a function start is recorded only when the thread's previous
-  heartbeat is at least ``MIN_BEAT_GAP_NS`` old. Reading the clock is itself the
-  expensive part (about as long as a whole small function call), so in a dense
-  stretch of calls the clock is read only every few calls: the callback counts
-  calls down and reads the clock when the count reaches zero, choosing the next
-  count (at most ``MAX_SKIP``) so that the clock is read about every
-  ``SAMPLE_NS``; where calls are sparse, it is read at every call. Each
-  heartbeat is still a real timestamp taken by the thread in a callback. The
-  price: on 3.12+ the count is shared by all threads (a per-thread count would
-  need the lookup it saves), so when the interpreter switches threads, the next
-  thread's first few calls (at most MAX_SKIP) may go unrecorded.
-* C calls: a heartbeat when a C function is called and when it returns, always
-  (the timeline pairs them). A call longer than ``MIN_C_CALL_NS`` is also kept
-  as a marked region ``(start, end, C_CALL_AUTO, label, cpu_ns)``, where
-  ``label`` names the function with its module ("time.sleep",
-  "hashlib.HASH.update", "str.join") and ``cpu_ns`` is the CPU time the thread
-  used during the call (scaled to the time it was not waiting for a core,
-  where Linux says), or -1 when it was not measured (see ``SAMPLE_CPU``).
-  A long call with little CPU time waited (sleep, a lock, I/O); one with CPU
-  time close to its length computed (hashlib, zlib), with or without the GIL.
-
-Limits: a lane keeps at most ``MAX_BEATS`` heartbeats (32 MB); when it reaches
-that, recording of the thread stops and ``lane.truncated_at`` says when. When
-the run is stopped (``lane.control.stop``), recording of the thread stops and
-Stopped is raised in it (a worker) at its next check, made at a heartbeat at
-most every ``CHECK_EVERY_NS``.
-
-The mechanism: ``sys.monitoring`` on Python 3.12+ (one set of callbacks for the
-whole process, which look up the calling thread's lane), ``sys.setprofile`` on
-3.10 and 3.11 (a profile function per thread, set by the thread itself). Line,
-jump and branch events would show more but cost 7-35x.
-
-    >>> from helpers.recorder import LaneRecorder
     >>> lane = LaneRecorder("me", auto=True)
     >>> with automatic_recording():
     ...     attach(lane)
@@ -70,26 +34,36 @@ from types import (
     WrapperDescriptorType,
 )
 
-from .recorder import LaneRecorder
-from .rules import COMPUTED_SHARE
-from .states import C_CALL_AUTO
+from .recorder import C_CALL_AUTO, COMPUTED_SHARE, LaneRecorder, Mark
+
+__all__ = ["MAX_BEATS", "MIN_C_CALL_NS", "USES_MONITORING", "attach", "automatic_recording",
+           "c_label", "detach", "detach_other"]
 
 USES_MONITORING = sys.version_info >= (3, 12)
 
-# A function start closer than this to the thread's previous heartbeat is not
-# recorded: it adds nothing to the picture (running spans merge beats closer
-# than 200 us) and costs 8 bytes.
+# Heartbeats: function starts are many (fib(25) makes 242,785 calls in about 20 ms of a
+# CPU) and the rules merge heartbeats closer than MERGE_GAP_NS (200 us) into one running
+# span anyway, so a function start is recorded only when the thread's previous heartbeat
+# is at least MIN_BEAT_GAP_NS old: nearer, it adds nothing to the picture and costs 8 bytes.
 MIN_BEAT_GAP_NS = 5_000
-# In a dense stretch of function starts, read the clock about this often (see
-# the module docstring), and at most every ``MAX_SKIP + 1`` starts.
+# Reading the clock is itself the expensive part (about as long as a small function
+# call), so in a dense stretch of calls the callback counts calls down and reads the clock
+# when the count reaches zero, choosing the next count (at most MAX_SKIP) so that the
+# clock is read about every SAMPLE_NS; where calls are sparse, it reads it at every call.
+# Each heartbeat is still a real timestamp taken by the thread. The price: on 3.12+ the
+# count is shared by all threads (a per-thread one would need the lookup it saves), so
+# after a switch the next thread's first few calls (at most MAX_SKIP) may go unrecorded.
 SAMPLE_NS = 50_000
 MAX_SKIP = 63  # 2**n - 1: the count doubles (2k + 1) or halves
-# Only C calls longer than this are kept as marked regions: the short ones (len,
-# list.append, ...) are far too many to keep and show nothing on a timeline.
+# C calls: a heartbeat when one is called and when it returns, always. Only C calls longer
+# than this are kept as marked regions (start, end, C_CALL_AUTO, label, cpu_ns): the short
+# ones (len, list.append, ...) are far too many to keep and show nothing on a timeline.
 MIN_C_CALL_NS = 20_000
-# Heartbeats kept per lane at most (8 bytes each): 4 million = 32 MB.
+# Heartbeats kept per lane at most (8 bytes each): 4 million = 32 MB. A lane that reaches
+# it stops being recorded, and ``lane.truncated_at`` says when.
 MAX_BEATS = 4_000_000
-# How often (at most) a recorded thread checks the stop flag and the cap.
+# How often (at most) a recorded thread checks the stop flag and the cap: when the run
+# is stopped, Stopped is raised in a worker at its next check.
 CHECK_EVERY_NS = 20_000
 
 # C functions whose CPU time is measured, by qualified name (``__qualname__``).
@@ -205,7 +179,7 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
     Where Linux says how long the thread waited for a core during the call,
     the CPU time is scaled to the time it did not (see _unqueued). A lower
     bound is kept when it proves that the call computed
-    (helpers.rules.COMPUTED_SHARE; hashlib, the first time); else -1.
+    (helpers.recorder.COMPUTED_SHARE; hashlib, the first time); else -1.
     """
     cpu_now = _thread_time()
     length = end - start
@@ -217,7 +191,7 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
         at_least = _unqueued(cpu_now - seen_cpu - max(0, start - seen_at), queued, length)
         cpu = at_least if at_least >= COMPUTED_SHARE * length else -1
     lane.cpu_seen = (end, cpu_now)
-    lane.marks.append((start, end, C_CALL_AUTO, c_label(func), cpu))
+    lane.marks.append(Mark(start, end, C_CALL_AUTO, c_label(func), cpu))
     if wanted != _YES:  # learn it, or keep it on probation for PROBES more calls
         name = _qualname(func)
         SAMPLE_CPU.add(name)
@@ -383,7 +357,7 @@ def _install_monitoring() -> None:
     mon = sys.monitoring
     for tool in (4, 3, mon.PROFILER_ID):  # 3 and 4 have no assigned role: less likely taken
         if mon.get_tool(tool) is None:
-            mon.use_tool_id(tool, "helpers.auto")
+            mon.use_tool_id(tool, "helpers.automatic")
             _tool_id = tool
             break
     else:

@@ -1,20 +1,12 @@
 """Beyond the GIL (notebook 15): what runs in parallel on this Python, and which tool to pick.
 
-Three parts, in the order the notebook uses them:
-
-- this Python: ``gil_status()`` says in words what the build and the GIL allow;
-- reading a timeline: ``same_instant_ms(tl)`` is how long two or more lanes were
-  running Python at the same instant, and ``describe(tl)`` says what that means.
-  Under the GIL the threads of a process never do; on a free-threaded Python
-  running without it, they do (the timeline says "no GIL" instead of claiming
-  anyone held it). That second path is tested on made-up records
-  (tests/test_beyond.py): the machine this course was written on had no
-  free-threaded Python;
-- the capstone: a ``Scenario`` is a list of jobs; ``run(scenario, how)`` runs
-  them "in turn", in "threads", in "processes" or with "asyncio" and measures
-  the wall time and the CPU time; ``fastest(runs)`` says which were fastest,
-  within a margin; ``check_picks`` says whether a choice fits what the work
-  spends its time on; ``Chooser`` is the widget (picks, Measure, the table).
+In the order the notebook uses them: ``gil_status()`` says in words what this build and
+its GIL allow; ``describe(tl)`` says what a timeline's ``tl.same_instant_ms()`` means
+here (the no-GIL path is tested on made-up records, tests/test_beyond.py: no
+free-threaded Python could be installed where this course was written); the capstone:
+a ``Scenario`` is a batch of jobs, ``run(scenario, how)`` runs them "in turn", in
+"threads", in "processes" or with "asyncio" and measures wall and CPU time,
+``check_picks`` says whether a choice fits the work, ``Chooser`` is the widget.
 
     >>> s = Scenario("naps", "4 naps of 20 ms", time.sleep, asyncio.sleep, [(0.02,)] * 4)
     >>> r = run(s, "threads")    # (for processes, job must be importable: a module's function)
@@ -30,15 +22,21 @@ import asyncio
 import inspect
 import multiprocessing as mp
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .states import RUNNING
-from .system import free_threaded_build, gil_enabled, usable_cores
-from .timeline import Timeline
+from ..palette import CHOOSER_COLORS
+from ..system import free_threaded_build, gil_enabled, usable_cores
+from ..tables import text_table
+from ..tasks import run_info
+from ..timeline import Timeline
+from .event_loop import run_in_fresh_loop
+
+__all__ = ["APPROACHES", "C_NO_GIL", "HINTS", "IN_TURN", "PYTHON", "WAITS", "WAITS_AND_C", "WORKS",
+           "Chooser", "Run", "Scenario", "check_picks", "cpu_seconds", "describe", "fastest",
+           "gil_status", "good_picks", "helps", "measure_all", "plot", "run", "table", "verdict"]
 
 # --- This Python -------------------------------------------------------------------------
 
@@ -62,44 +60,9 @@ def gil_status() -> str:
 # --- Reading a timeline ------------------------------------------------------------------
 
 
-def same_instant_ms(timeline: Timeline, states: Sequence[str] = (RUNNING,)) -> float:
-    """How long (ms) two or more lanes were in one of ``states`` at the same instant.
-
-    Lanes of every process count: for threads of one process under the GIL it is 0
-    for RUNNING; for processes, or threads without the GIL, it is the time they ran
-    in parallel.
-
-        >>> same_instant_ms(helpers.run_threads([w.cpu(0.05)] * 2))  # under the GIL
-        0.0
-    """
-    events = []  # (time, +1 when a lane enters the states, -1 when it leaves)
-    for lane in timeline.lanes:
-        for start, end in _merged([(s.start, s.end) for s in lane.spans if s.state in states]):
-            events += [(start, 1), (end, -1)]
-    events.sort(key=lambda e: (e[0], e[1]))  # at one instant, leave before entering
-    total, inside, since = 0, 0, 0
-    for t, step in events:
-        if inside >= 2:
-            total += t - since
-        inside += step
-        since = t
-    return total / 1e6
-
-
-def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Join touching or overlapping (start, end) intervals of one lane."""
-    out: list[tuple[int, int]] = []
-    for start, end in sorted(intervals):
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-
-
 def describe(timeline: Timeline) -> str:
     """One line: did the lanes run Python at the same instant, and what that means here."""
-    both = same_instant_ms(timeline)
+    both = timeline.same_instant_ms()
     kind, info = timeline.info.kind, timeline.info
     if kind == "processes":
         if both > 0:
@@ -241,23 +204,8 @@ def _asyncio(s: Scenario) -> list:
     except RuntimeError:  # no event loop runs in this thread: start one, as a script does
         return asyncio.run(main())
     # A notebook's kernel already runs an event loop in this thread, and a thread runs one
-    # loop at a time: run ours in a thread of its own, and wait for it.
-    outcome: dict = {}
-
-    def in_a_thread() -> None:
-        try:
-            outcome["results"] = asyncio.run(main())
-        except BaseException as exc:  # handed to the caller below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=in_a_thread, name=f"asyncio: {s.name}")
-    thread.start()
-    thread.join(JOB_TIMEOUT + 5)
-    if thread.is_alive():
-        raise TimeoutError(f"{s.name}: the asyncio run did not end within {JOB_TIMEOUT:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["results"]
+    # loop at a time: run ours on a fresh loop in a thread of its own, and wait for it.
+    return run_in_fresh_loop(main(), timeout=JOB_TIMEOUT + 5)
 
 
 def measure_all(scenarios: Sequence[Scenario]) -> dict[str, dict[str, Run]]:
@@ -367,8 +315,7 @@ def table(results: dict[str, dict[str, Run]], picks: dict | None = None,
                  *APPROACHES)]  # fmt: skip
         rows.append([name, *cells, " = ".join(best) if helps(runs) else "none helps",
                      verdict(runs, picks.get(name))])  # fmt: skip
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+    lines = [text_table(head, rows, left=len(head))]
     notes = ["seconds of wall time; in brackets, cores kept busy on average (CPU time / wall "
              "time). Fastest: within 20% of the quickest."]
     busiest = max(r.cores_busy for runs in results.values() for r in runs.values())
@@ -412,8 +359,8 @@ def plot(results: dict[str, dict[str, Run]], picks: dict | None = None,
     for ax, (name, runs) in zip(axes.flat, results.items()):
         best = fastest(runs) if helps(runs) else []
         times = [runs[h].wall_s for h in hows]
-        colors = ["#a6a6a6" if h == IN_TURN else "#1a9850" if h in best else "#74add1"
-                  for h in hows]  # fmt: skip
+        colors = [CHOOSER_COLORS["in turn" if h == IN_TURN else "fastest" if h in best
+                                 else "slower"] for h in hows]  # fmt: skip
         bars = ax.barh(range(len(hows)), times, color=colors)
         for bar, h in zip(bars, hows):
             if h == picks.get(name):
@@ -432,11 +379,8 @@ def plot(results: dict[str, dict[str, Run]], picks: dict | None = None,
         ax.set_xlabel("seconds", fontsize=11)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    cores = usable_cores()
-    info = (f"Python {'.'.join(map(str, sys.version_info[:3]))} · "
-            f"{'GIL enabled' if gil_enabled() else 'no GIL'} · "
-            f"{cores} usable core{'s' if cores != 1 else ''}")  # fmt: skip
-    fig.suptitle(f"One run of each ({info}): green is fastest, grey one job after another",
+    info = run_info("capstone").describe()
+    fig.suptitle(f"One run of each: green is fastest, grey one job after another\n{info}",
                  fontsize=13, x=0.01, ha="left")  # fmt: skip
     plt.close(fig)  # the caller shows it
     return fig

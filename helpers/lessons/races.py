@@ -1,22 +1,18 @@
-"""A race you can run: threads add one to a shared counter, and updates get lost.
+"""A race you can run (notebooks 08, 09): threads add one to a shared counter, updates get lost.
 
-Each thread runs ``n`` times: read ``counter``, optionally call a function,
-write ``value + 1``. Under the GIL, CPython 3.10+ lets another thread run only
-at a call or a backward jump (the end of a loop's body), so without the call
-the read and the write are never separated; with it, a switch can fall
-between them, and the write then wipes out every update made meanwhile. A
-``threading.Lock`` around the three steps makes them one atomic step again.
+Each thread runs ``n`` times: read ``counter``, optionally call a function, write
+``value + 1``. Under the GIL, the interpreter switches threads only where it checks for
+a pending switch (function entry, backward jumps, after calls, C builtins included;
+where exactly depends on the version), so without the call the read and the write are
+seldom separated; with it, a switch can fall between them, and the write then wipes out
+every update made meanwhile. A ``threading.Lock`` around the three steps makes them one
+atomic step again. ``stale_writes`` lists the writes that came after someone else's.
 
     >>> run = race(threads=2, iterations=2_000, call_between=True, use_lock=True)
-    >>> run.lost
-    0
-    >>> run.expected
-    4000
+    >>> run.lost, run.expected
+    (0, 4000)
     >>> run = race(threads=2, iterations=500, call_between=True, record=True)
     >>> fig = plot_stale_writes(run.timeline, run.stale_writes)  # a mark at each stale write
-
-``stale_writes`` lists the writes that came after someone else's: the
-instants where a switch fell between a thread's read and its write.
 """
 
 from __future__ import annotations
@@ -25,12 +21,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .threads import recording
-from .timeline import Timeline
+from ..threads import recording
+from ..timeline import Timeline
 
+# The race explorer's own caps (it starts its threads itself, not through helpers.threads):
+# enough to lose updates on any machine, small enough to finish in a second or two.
 MAX_THREADS = 16
 MAX_ITERATIONS = 1_000_000
 
+
+__all__ = ["MAX_ITERATIONS", "MAX_THREADS", "Race", "check", "explorer", "plot_stale_writes",
+           "race"]
 
 @dataclass
 class Race:
@@ -151,7 +152,7 @@ def explorer():
     """The race explorer: threads, iterations, a call between or not, a lock or not."""
     import ipywidgets as W
 
-    from .widgets import explorer as make_explorer
+    from ..widgets import explorer as make_explorer
 
     def make(threads: int, iterations: int, call_between: bool, use_lock: bool) -> Timeline:
         run = race(threads, iterations, call_between=call_between, use_lock=use_lock,

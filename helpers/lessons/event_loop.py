@@ -1,28 +1,13 @@
-"""asyncio in a notebook: reading a timeline of tasks, running tasks from a widget, measuring.
+"""asyncio in a notebook (14): reading a timeline of tasks, running tasks from a widget, a table.
 
-The timeline of asyncio tasks comes from ``helpers.record_tasks`` (helpers.steps):
-one lane per task, *running* during its steps and *awaiting* between them. This
-module reads such a timeline and draws it so that the steps show:
-
-    >>> import asyncio
-    >>> from helpers import aio
-    >>> async def ticker(every=0.01, ticks=5):       # wakes every 10 ms: one step per tick
-    ...     for _ in range(ticks):
-    ...         await asyncio.sleep(every)
-    >>> async def blocker():
-    ...     await asyncio.sleep(0.015)
-    ...     time.sleep(0.05)                          # holds the thread: no task runs meanwhile
-    >>> tl = asyncio.run(helpers.record_tasks(ticker(), blocker(), names=["ticker", "blocker"]))
-    >>> aio.longest_step_ms(tl, "blocker") > 45       # one step of 50 ms
-    True
-    >>> aio.longest_gap_ms(tl, "ticker") > 45         # so the ticker missed its ticks
-    True
-    >>> fig = aio.plot(tl)                            # the steps drawn; the stall shaded
-
-It also holds the notebook's plumbing: ``run_in_fresh_loop`` (asyncio from code that
-cannot ``await``, such as a widget's callback), ``explorer`` (a widget that redraws a
-timeline of tasks), ``compare`` (the table of threads, processes and asyncio) and
-``close_default_executor`` (the threads that ``asyncio.to_thread`` left behind).
+A timeline of asyncio tasks comes from ``helpers.record_tasks`` (helpers.steps): one
+lane per task, *running* during its steps and *awaiting* between them. This module
+reads one (``steps``, ``stalls``, ``longest_gap_ms``) and draws it so that even a step
+of a few microseconds shows (``plot``; an example there). It also holds the notebook's
+plumbing: ``run_in_fresh_loop`` (asyncio from code that cannot ``await``, such as a
+widget's callback), ``explorer`` (a widget that redraws a timeline of tasks),
+``compare`` (the table of threads, processes and asyncio) and ``close_default_executor``
+(the threads that ``asyncio.to_thread`` left behind).
 """
 
 from __future__ import annotations
@@ -36,11 +21,15 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .states import RUNNING
-from .timeline import Span, Timeline
+from ..states import RUNNING
+from ..tables import text_table
+from ..timeline import Span, Timeline
+
+__all__ = ["STALL_MS", "Comparison", "close_default_executor", "compare", "explorer",
+           "first_steps", "longest_gap_ms", "longest_step_ms", "plot", "run_in_fresh_loop",
+           "stalls", "steps", "summary"]
 
 STALL_MS = 10.0  # a step at least this long is a stall: the loop could run nothing else
-STALL_COLOR = "#d73027"  # red, light: the shade over every lane during a stall
 
 
 # --- Reading a timeline of tasks ------------------------------------------------------------
@@ -106,9 +95,24 @@ def plot(timeline: Timeline, *, title: str | None = None,
     A step narrower than about 2 pixels is drawn as a thin green mark; a stall (a step
     of at least ``stall_ms``) is shaded red across every lane and says how long it was.
     Returns the matplotlib Figure (``timeline.plot`` plus these marks).
+
+        >>> import asyncio
+        >>> from helpers.lessons import event_loop as aio
+        >>> async def ticker(every=0.01, ticks=5):       # wakes every 10 ms: one step per tick
+        ...     for _ in range(ticks):
+        ...         await asyncio.sleep(every)
+        >>> async def blocker():
+        ...     await asyncio.sleep(0.015)
+        ...     time.sleep(0.05)                          # holds the thread: no task runs meanwhile
+        >>> tl = asyncio.run(helpers.record_tasks(ticker(), blocker(), names=["ticker", "blocker"]))
+        >>> aio.longest_step_ms(tl, "blocker") > 45       # one step of 50 ms
+        True
+        >>> aio.longest_gap_ms(tl, "ticker") > 45         # so the ticker missed its ticks
+        True
+        >>> fig = aio.plot(tl)                            # the steps drawn; the stall shaded
     """
-    from .gantt import COLORS, text_color
-    from .projector import look
+    from ..classroom_mode import look
+    from ..palette import ALERT, STATE_COLORS, text_color
 
     half = look().bar_half_height  # a bar's half height, in rows (larger in classroom mode)
     fig = timeline.plot(title=title, window=window)
@@ -119,21 +123,21 @@ def plot(timeline: Timeline, *, title: str | None = None,
     if window is None:  # a little room on the left: a first step at 0 ms shows whole
         ax.set_xlim(lo - 0.006 * (hi - lo), hi)
     for i, lane in enumerate(lanes):
-        y = len(lanes) - 1 - i  # rows from the top, as helpers.gantt draws them
+        y = len(lanes) - 1 - i  # rows from the top, as helpers.picture draws them
         marks = [((s.start + s.end) / 2 - timeline.start) / 1e6 for s in lane.spans
                  if s.state == RUNNING and s.duration / 1e6 < thin_ms]  # fmt: skip
         ax.vlines([x for x in marks if lo <= x <= hi], y - half, y + half,
-                  color=COLORS[RUNNING], linewidth=1.6)  # fmt: skip
+                  color=STATE_COLORS[RUNNING], linewidth=1.6)  # fmt: skip
     if len(lanes) > 1:
         for s in stalls(timeline, stall_ms):
             a, b = (s.start - timeline.start) / 1e6, (s.end - timeline.start) / 1e6
             if b <= lo or a >= hi:
                 continue
-            ax.axvspan(max(a, lo), min(b, hi), color=STALL_COLOR, alpha=0.13, linewidth=0)
+            ax.axvspan(max(a, lo), min(b, hi), color=ALERT, alpha=0.13, linewidth=0)
             row = next(len(lanes) - 1 - i for i, ln in enumerate(lanes) if s in ln.spans)
             if min(b, hi) - max(a, lo) > 0.15 * (hi - lo):
                 ax.text((max(a, lo) + min(b, hi)) / 2, row, f"one step: {b - a:.0f} ms",
-                        ha="center", va="center", color=text_color(COLORS[RUNNING]),
+                        ha="center", va="center", color=text_color(STATE_COLORS[RUNNING]),
                         fontsize=look().font, fontweight="bold", clip_on=True)  # fmt: skip
     return fig
 
@@ -224,7 +228,7 @@ def explorer(make_timeline: Callable[..., Timeline], *,
 
     The first picture is drawn when the cell runs, then again at each press of Run.
     """
-    from .widgets import explorer as timeline_explorer  # ipywidgets only when a widget is wanted
+    from ..widgets import explorer as timeline_explorer  # ipywidgets only when a widget is wanted
 
     return timeline_explorer(make_timeline, stats=False, draw=plot, describe=describe,
                              **controls)
@@ -261,15 +265,12 @@ class Comparison:
 
     def __str__(self) -> str:
         base = self.ways[0]
-        head = ["", *self.jobs]
         rows = [[way, *(f"{self[way, job]:.2f} s" + (
                     f" ({self[base, job] / self[way, job]:.1f}x)" if way != base else "")
                     for job in self.jobs)]
                 for way in self.ways]  # fmt: skip
-        widths = [max(len(r[i]) for r in [head, *rows]) + 3 for i in range(len(head))]
-        lines = ["".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
-                         enumerate(zip(r, widths))) for r in [head, *rows]]  # fmt: skip
-        return "\n".join([*lines, f"(in brackets: how many times faster than {base!r})"])
+        table = text_table(["", *self.jobs], rows, gap=3)
+        return "\n".join([table, f"(in brackets: how many times faster than {base!r})"])
 
 
 async def compare(ways: dict[str, Callable], jobs: dict[str, tuple[Callable, Callable, int]],

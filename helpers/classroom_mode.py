@@ -1,27 +1,13 @@
 """Classroom mode: timelines and widgets readable from the back of a room with a projector.
 
-    >>> from helpers.projector import classroom   # also helpers.classroom()
+    >>> from helpers import classroom
     >>> classroom()          # on: larger text, thicker bars, larger widget text
     >>> classroom(False)     # off again: the normal look
 
-Or before starting JupyterLab: COURSE_CLASSROOM=1 make lab (every kernel starts in classroom
-mode for its pictures; widget text grows only with a call to classroom()).
-
-What it changes, for the pictures drawn after the call (a figure already shown stays as it
-was: run its cell again):
-- timelines (helpers.gantt): text from 12 to 16 points, taller rows and bars, thicker
-  hatching on inferred spans, the legend in one column (two columns of 16-point text
-  would be wider than the figure);
-- every other matplotlib figure: the default font sizes and line widths (matplotlib's
-  rcParams), for text whose size a figure does not set itself;
-- widget text: larger font and taller controls, through a <style> in the output of the cell
-  that called ``classroom()`` (JupyterLab applies it to the whole page while that output is
-  shown). ``classroom(False)`` shows a style that puts the normal sizes back; clearing the
-  output of the cell that turned it on does the same.
-
-The state colours (helpers.gantt.COLORS) do not change: they are chosen to stay distinct for
-protanopia, deuteranopia and tritanopia and in greyscale at all times (tests/test_kit.py
-checks it with the simulation of Machado, Oliveira & Fernandes, 2009).
+Or before starting JupyterLab: COURSE_CLASSROOM=1 make lab (every kernel starts in
+classroom mode for its pictures; widget text grows only with a call to classroom()).
+It changes sizes, for the pictures drawn after the call, never colours
+(helpers.palette): those stay distinct for colour-blind eyes at all times.
 """
 
 from __future__ import annotations
@@ -29,10 +15,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+__all__ = ["CLASSROOM", "NORMAL", "Look", "active", "classroom", "look", "widget_style"]
+
 
 @dataclass(frozen=True)
 class Look:
-    """Sizes the timeline picture is drawn with (see helpers.gantt)."""
+    """Sizes the timeline picture is drawn with (see helpers.picture)."""
 
     font: float  # points: lane names, axis, legend, labels in the bars
     title_font: float  # points
@@ -65,7 +53,7 @@ RC_CLASSROOM = {
 }
 
 # Widget text: JupyterLab's ipywidgets read these CSS variables (ipywidgets 8). The quiz
-# (helpers.quiz) and HTML widgets use the font size through the course-* classes.
+# (helpers.lessons.quiz) and HTML widgets use the font size through the course-* classes.
 _STYLE = """<style id="course-classroom-style">
 :root {{
   --jp-widgets-font-size: {font}px;
@@ -92,7 +80,19 @@ def active() -> bool:
 
 
 def classroom(on: bool = True, *, show_style: bool = True) -> None:
-    """Turn classroom mode on (or off with ``classroom(False)``): see the module's docstring.
+    """Turn classroom mode on (or off with ``classroom(False)``).
+
+    What it changes, for the pictures drawn after the call (a figure already shown stays
+    as it was: run its cell again):
+    - timelines (helpers.picture): text from 12 to 16 points, taller rows and bars,
+      thicker hatching on inferred spans, the legend in one column (two columns of
+      16-point text would be wider than the figure);
+    - every other matplotlib figure: the default font sizes and line widths (rcParams),
+      for text whose size a figure does not set itself;
+    - widget text: larger font and taller controls, through a <style> in the output of
+      the cell that called it (JupyterLab applies it to the whole page while that output
+      is shown). ``classroom(False)`` shows a style that puts the normal sizes back;
+      clearing the output of the cell that turned it on does the same.
 
     show_style -- also show the <style> that sizes widget text (needs IPython; outside a
     notebook there is nothing to show it in, and it is skipped).

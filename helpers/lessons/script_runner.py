@@ -1,27 +1,18 @@
-"""Starting processes: run a script in a fresh Python, and read what went wrong.
+"""Run a script in a fresh Python, as in a terminal, and read what went wrong (notebook 12).
 
-Notebook 12 (spawn and the ``__main__`` guard) runs small scripts as you would in
-a terminal, because what a spawned child does with your script (it runs the file
-again, under the name ``__mp_main__``) shows best in a script of its own:
+What a spawned child does with your script (it runs the file again, under the name
+``__mp_main__``) shows best in a script of its own. No script outlives its
+``timeout``, and neither does any process it started (see ``run_script``).
 
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from helpers import startup
+    >>> from helpers.lessons import script_runner
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = Path(folder) / "hello.py"
     ...     _ = path.write_text("print('hello from', __name__)")
-    ...     run = startup.run_script(path, timeout=30)
+    ...     run = script_runner.run_script(path, timeout=30)
     >>> run.ok, run.stdout
     (True, 'hello from __main__\\n')
-
-and, when a script failed, ``startup.error_summary(run.stderr, script=path)``
-keeps what teaches: the line of the script that failed and the error message,
-without the frames inside Python's own modules.
-
-No script outlives its ``timeout``, and neither does any process it started: on
-Linux and macOS it runs in a process group of its own (a new session), and when
-time is up the whole group is killed, as is anything of the group still running
-after the script ended; on Windows, ``taskkill /T`` ends the tree at the timeout.
 """
 
 from __future__ import annotations
@@ -36,7 +27,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .runner import check_timeout
+from ..tasks import check_timeout
+
+__all__ = ["ScriptRun", "error_summary", "run_script"]
 
 POSIX = os.name == "posix"
 
@@ -67,7 +60,12 @@ def run_script(path: str | os.PathLike, *, timeout: float = 60.0) -> ScriptRun:
     lines printed by the script and by the processes it starts arrive in the
     order they were printed. If the script, or a process it started, is still
     running after ``timeout`` seconds, all of them are killed and ``returncode``
-    is None.
+    is None: on Linux and macOS the script runs in a process group of its own (a new
+    session), and when time is up the whole group is killed, as is anything of the group
+    still running after the script ended; on Windows, ``taskkill /T`` ends the tree.
+    When a script failed, ``error_summary(run.stderr, script=path)`` keeps what teaches:
+    the line of the script that failed and the error message, without the frames inside
+    Python's own modules.
     """
     check_timeout(timeout)
     path = Path(path).resolve()

@@ -1,25 +1,15 @@
 """Multiple-choice quizzes at the end of each notebook, answered with a click.
 
-    >>> from helpers import quiz
+    >>> from helpers.lessons import quiz
     >>> quiz.show("quizzes/04_the_gil.json")  # doctest: +SKIP
     >>> quiz.validate([{"question": "Why?", "type": "multiple_choice", "answers": []}])
     ['1 question(s), not 2-4', 'question 1: at least 2 answers']
 
-In a notebook ``quiz.show`` displays the questions as widgets (the path is relative to the
-notebook's folder).
-
-The questions live in a JSON file under notebooks/quizzes/, so the answers are not visible by
-scrolling the notebook. The format is jupyterquiz's (https://pypi.org/project/jupyterquiz/),
-multiple choice only, with one right answer and an explanation for every answer:
-
-    [{"question": "...", "type": "multiple_choice",
-      "answers": [{"answer": "...", "correct": true, "feedback": "Why it is right."},
-                  {"answer": "...", "correct": false, "feedback": "Why it is wrong."}]}]
-
-A click on an answer colours it (green right, red wrong) and shows its explanation under the
-question, starting with "Right." or "Not quite."; another answer can be tried. Built on
-ipywidgets, so it needs nothing from the network and works wherever the course's other
-widgets do; ``validate`` is what tests/test_kit.py holds every quiz file to.
+The questions live in a JSON file under notebooks/quizzes/ (the path is relative to the
+notebook's folder), so the answers are not visible by scrolling the notebook. A click
+on an answer colours it and shows its explanation, starting with "Right." or "Not
+quite."; another answer can be tried. Built on ipywidgets, so it needs nothing from the
+network; ``validate`` is what tests/test_kit.py holds every quiz file to.
 """
 
 from __future__ import annotations
@@ -27,6 +17,10 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+
+from ..palette import QUIZ_COLORS
+
+__all__ = ["MAX_QUESTIONS", "MIN_QUESTIONS", "Quiz", "load", "show", "validate"]
 
 MIN_QUESTIONS, MAX_QUESTIONS = 2, 4
 RIGHT, WRONG = "Right.", "Not quite."
@@ -117,7 +111,7 @@ class Question:
         self.buttons[index].button_style = "success" if chosen["correct"] else "danger"
         self.buttons[index].add_class("course-quiz-chosen")
         verdict = RIGHT if chosen["correct"] else WRONG
-        color = "#05741c" if chosen["correct"] else "#b00020"
+        color = QUIZ_COLORS["right" if chosen["correct"] else "wrong"]
         self.feedback.value = (f'<span style="color:{color}"><b>{verdict}</b></span> '
                                f"{_inline(chosen['feedback'])}")  # fmt: skip
         return chosen["correct"]

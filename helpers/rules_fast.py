@@ -1,13 +1,13 @@
-"""From records to a Timeline, fast: the rules of helpers.rules, with numpy.
+"""The rules of helpers.rules, applied fast with numpy: a million heartbeats in under a second.
 
-helpers.rules states the rules and applies them in plain Python, one by one;
-read that first. This module applies the same rules to a million heartbeats
-in well under a second: the whole-list steps (rules 1-4) are numpy array
-operations, and the gaps between running spans (rules 5-8), far fewer, are
-walked in Python with binary search. tests/test_inference.py checks on random
-records that both give the same timeline.
+helpers.rules states the rules and applies them in plain Python, one by one; read that
+first. Here the whole-list steps (rules 1-4) are numpy array operations, and the gaps
+between running spans (rules 5-8), far fewer, are walked in Python with binary search.
+Each step is written again, not imported from helpers.rules, so that the test that both
+give the same timeline on random records (tests/test_inference.py) can see a slip in
+either. The runners build every timeline with this one.
 
-    >>> from helpers.inference import build_timeline
+    >>> from helpers.rules_fast import build_timeline
     >>> tl = build_timeline(records, info)        # doctest: +SKIP
 """
 
@@ -17,21 +17,12 @@ import bisect
 
 import numpy as np
 
-from .recorder import LaneRecord
-from .rules import (
-    COMPUTED_SHARE,
-    MERGE_GAP_NS,
-    RELEASES_GIL,
-    merge_adjacent,
-    run_bounds,
-    split_at_callbacks,
-    task_lane,
-)
-from .rules import clip as clip_spans
+from .intervals import Union
+from .recorder import C_CALL_AUTO, COMPUTED_SHARE, MERGE_GAP_NS, LaneRecord, Mark, cut_short_note
 from .states import (
+    AWAITING,
     BLOCKED,
     C_CALL,
-    C_CALL_AUTO,
     C_CALL_NO_GIL,
     FINISHED,
     RUNNING,
@@ -41,17 +32,19 @@ from .states import (
 )
 from .timeline import Lane, RunInfo, Span, Timeline
 
-__all__ = ["MERGE_GAP_NS", "build_timeline"]
+__all__ = ["build_timeline"]
+
+_RELEASES_GIL = (BLOCKED, C_CALL_NO_GIL)  # rule 3: regions whose first heartbeat ends a slice
 
 
 def build_timeline(records: list[LaneRecord], info: RunInfo,
                    merge_gap_ns: int = MERGE_GAP_NS) -> Timeline:  # fmt: skip
     """The Timeline of a run (see helpers.rules for what each state means)."""
-    start, end, notes = run_bounds(records)
+    start, end, notes = _run_bounds(records)
     lanes: list[Lane | None] = [None] * len(records)
     for i, r in enumerate(records):
-        if r.kind == "task":  # rule 9: simple enough to share with helpers.rules
-            lanes[i] = task_lane(r, end)
+        if r.kind == "task":
+            lanes[i] = _task_lane(r, end)
     threads = [r for r in records if r.kind != "task"]
     for pid in dict.fromkeys(r.pid for r in threads):  # each process, in order of appearance
         members = [i for i, r in enumerate(records) if r.pid == pid and r.kind != "task"]
@@ -63,45 +56,90 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
     return Timeline(lanes=tuple(lanes), start=start, end=end, info=info, notes=tuple(notes))
 
 
+def _lane_start(r: LaneRecord) -> int:
+    """Rule 8: a lane begins at its first heartbeat, or earlier when it was asked for."""
+    return min([int(r.beats[0]), *(x for x in (r.requested_ns, r.ready_ns) if x > 0)])
+
+
+def _run_bounds(records: list[LaneRecord]) -> tuple[int, int, list[str]]:
+    """Start and end of the run, and a note if a lane hit its memory cap."""
+    if not records or not all(len(r.beats) for r in records):
+        raise ValueError("every lane needs at least one heartbeat (did the task run?)")
+    start = int(np.min([_lane_start(r) for r in records]))
+    end = int(np.max([max(r.beats[-1], r.open_until) for r in records]))
+    caps = [r.truncated_at for r in records if r.truncated_at]
+    if not caps:
+        return start, end, []
+    end = min(end, *caps)
+    return start, end, [cut_short_note((end - start) / 1e6,
+                                       [r.name for r in records if r.truncated_at])]
+
+
+def _task_lane(r: LaneRecord, run_end: int) -> Lane:
+    """Rule 9: running during each step (its beats are step start, step end, ...),
+    awaiting between steps; a task still suspended at the end awaits until then."""
+    b = np.frombuffer(r.beats, dtype=np.int64)
+    starts, ends = b[0::2], b[1::2]
+    before = np.concatenate(([_lane_start(r)], ends[:-1]))  # when each step was awaited
+    spans = []
+    for a, s, e in zip(before.tolist(), starts.tolist(), ends.tolist()):
+        spans += [Span(a, s, AWAITING), Span(s, e, RUNNING)]
+    last = int(ends[-1]) if len(ends) else _lane_start(r)
+    spans.append(Span(last, r.open_until, AWAITING) if r.open_until
+                 else Span(last, run_end, FINISHED))  # fmt: skip
+    return Lane(name=r.name, pid=r.pid, native_id=r.native_id, process_name=r.process_name,
+                spans=_tidy(spans, run_end), slices=(), cpu_ns=r.cpu_ns, auto=r.auto,
+                kind="task")  # fmt: skip
+
+
+def _tidy(spans: list[Span], end: int) -> tuple[Span, ...]:
+    """Drop empty spans, join touching ones alike (state, label, inferred), cut at ``end``."""
+    out: list[Span] = []
+    for s in spans:
+        if s.start >= end or s.end <= s.start:
+            continue
+        if s.end > end:
+            s = Span(s.start, end, s.state, s.label, s.inferred)
+        if out:
+            prev = out[-1]
+            alike = (prev.state, prev.label, prev.inferred) == (s.state, s.label, s.inferred)
+            if alike and s.start <= prev.end:
+                out[-1] = Span(prev.start, s.end, s.state, s.label, s.inferred)
+                continue
+        out.append(s)
+    return tuple(out)
+
+
+def _split_at_callbacks(r: LaneRecord) -> list[Mark]:
+    """Rule 6's last part: an automatic C call keeps only what lies before its thread's first
+    heartbeat inside it and after its last one; one begun in a known region is dropped."""
+    known = sorted((m.start, m.end) for m in r.marks if m.kind != C_CALL_AUTO)
+    known_starts = [a for a, _ in known]
+    reach = np.maximum.accumulate([e for _, e in known]).tolist() if known else []
+    beats = np.frombuffer(r.beats, dtype=np.int64) if len(r.beats) else np.zeros(0, np.int64)
+    out = []
+    for m in r.marks:
+        if m.kind != C_CALL_AUTO:
+            out.append(m)
+            continue
+        k = bisect.bisect_right(known_starts, m.start)  # known regions begun by then
+        if k and reach[k - 1] > m.start:
+            continue  # one of them still runs: what it says is known, not inferred
+        lo = int(np.searchsorted(beats, m.start, side="right"))
+        hi = int(np.searchsorted(beats, m.end, side="left"))
+        if lo >= hi:
+            out.append(m)
+        else:
+            out.append(m._replace(end=int(beats[lo])))
+            if beats[hi - 1] < m.end:
+                out.append(m._replace(start=int(beats[hi - 1])))
+    return out
+
+
 def _runs(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and last index of each run, where keep[i] says item i+1 continues item i's run."""
     breaks = np.flatnonzero(~keep)
     return np.concatenate(([0], breaks + 1)), np.concatenate((breaks, [len(keep)]))
-
-
-class _Intervals:
-    """Sorted, non-overlapping intervals (the union of those given), for bisecting."""
-
-    def __init__(self, intervals) -> None:
-        merged: list[tuple[int, int]] = []
-        for s, e in sorted(intervals):
-            if merged and s <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-            else:
-                merged.append((s, e))
-        self.items = merged
-        self.ends = [e for _, e in merged]
-
-    def pieces(self, a: int, b: int) -> list[tuple[int, int, bool]]:
-        """Cut (a, b) into pieces, each inside one of the intervals or not."""
-        out, cursor = [], a
-        for k in range(bisect.bisect_right(self.ends, a), len(self.items)):
-            s, e = self.items[k]
-            if s >= b:
-                break
-            s, e = max(s, a), min(e, b)
-            if s > cursor:
-                out.append((cursor, s, False))
-            if e > s:
-                out.append((s, e, True))
-            cursor = max(cursor, e)
-        if cursor < b:
-            out.append((cursor, b, False))
-        return out
-
-    def overlap(self, a: int, b: int) -> int:
-        """How much of (a, b) the intervals cover."""
-        return sum(e - s for s, e, inside in self.pieces(a, b) if inside)
 
 
 class _Process:
@@ -115,8 +153,8 @@ class _Process:
                  np.zeros(0, np.int64) for r in records]  # fmt: skip
         times = np.concatenate(beats)
         lane_of = np.concatenate([np.full(len(b), i) for i, b in enumerate(beats)])
-        marks = [split_at_callbacks(r) for r in records]
-        opens = np.concatenate([np.isin(b, [m[0] for m in ms]) for ms, b in zip(marks, beats)])
+        marks = [_split_at_callbacks(r) for r in records]
+        opens = np.concatenate([np.isin(b, [m.start for m in ms]) for ms, b in zip(marks, beats)])
 
         # Rule 1: one list in time order under the GIL; each lane on its own without it.
         order = np.argsort(times, kind="stable") if gil else np.lexsort((times, lane_of))
@@ -129,7 +167,7 @@ class _Process:
             self.running[ln[f]].append((int(t[f]), int(t[la])))
         # Rule 4.
         self.beats = beats
-        self.opens = [{m[0] for m in ms} for ms in marks]
+        self.opens = [{m.start for m in ms} for ms in marks]
         self.marks = [[self._end_c_call(self._kept_gil(m, i), i) for m in sorted(ms)]
                       for i, ms in enumerate(marks)]  # fmt: skip
 
@@ -147,7 +185,7 @@ class _Process:
         k = int(np.searchsorted(self.beats[j], start, side="left")) - 1  # j's beat before it
         if k < 0 or int(self.beats[j][k]) in self.opens[j]:
             return mark
-        return (start, end, C_CALL, label, cpu)
+        return mark._replace(kind=C_CALL)
 
     def _end_c_call(self, mark, lane):
         start, end, kind, label, cpu = mark
@@ -155,7 +193,7 @@ class _Process:
             return mark
         lo, hi = np.searchsorted(self.t, [start, end], side="right")
         others = np.flatnonzero(self.ln[lo:hi] != lane)
-        return (start, int(self.t[lo + others[0]]), kind, label, cpu) if len(others) else mark
+        return mark._replace(end=int(self.t[lo + others[0]])) if len(others) else mark
 
     def _pieces(self, i: int) -> list[tuple[str, int, int, tuple | None]]:
         """The lane as pieces in time order: ("run", s, e, None), ("gap", s, e, region)."""
@@ -172,22 +210,22 @@ class _Process:
     def lanes(self, run_end: int) -> list[Lane]:
         n = len(self.records)
         pieces = [self._pieces(i) for i in range(n)]
-        holding = [[(m[0], m[1]) for m in self.marks[i] if m[2] == C_CALL] for i in range(n)]
+        holding = [[(m.start, m.end) for m in self.marks[i] if m.kind == C_CALL] for i in range(n)]
         silent = [[(s, e) for kind, s, e, m in p if kind == "gap" and m is None] for p in pieces]
 
         decided = {}  # rule 6 first: slices end at calls that released the GIL
         for i in range(n):
-            calls = [m for m in self.marks[i] if m[2] == C_CALL_AUTO]
+            calls = [m for m in self.marks[i] if m.kind == C_CALL_AUTO]
             if not calls:
                 continue
-            others_silent = _Intervals(x for j in range(n) if j != i for x in silent[j])
+            others_silent = Union(x for j in range(n) if j != i for x in silent[j])
             for m in calls:
                 decided[i, m] = self._decide_c_call(m, i, others_silent)
                 if decided[i, m] == (C_CALL, False):
-                    holding[i].append((m[0], m[1]))
+                    holding[i].append((m.start, m.end))
         # Rule 3: slices end at a heartbeat that gives the GIL away.
-        release_starts = [[m[0] for m in self.marks[i] if m[2] in RELEASES_GIL or
-                           m[2] == C_CALL_AUTO and decided[i, m][0] in RELEASES_GIL]
+        release_starts = [[m.start for m in self.marks[i] if m.kind in _RELEASES_GIL or
+                           m.kind == C_CALL_AUTO and decided[i, m][0] in _RELEASES_GIL]
                           for i in range(n)]  # fmt: skip
         gives = np.concatenate([np.isin(b, rs) for b, rs in zip(self.beats, release_starts)])
         gives = gives[self.order]
@@ -205,7 +243,7 @@ class _Process:
 
         lanes = []
         for i, r in enumerate(self.records):
-            others = _Intervals(x for j in range(n) if j != i for x in holding[j])
+            others = Union(x for j in range(n) if j != i for x in holding[j])
             first = int(r.beats[0])
             spans = [Span(r.requested_ns, first, STARTING)] if 0 < r.requested_ns < first else []
             for kind, s, e, m in pieces[i]:
@@ -213,22 +251,22 @@ class _Process:
                     spans.append(Span(s, e, RUNNING))
                 elif m is None:
                     spans += self._silent(s, e, i, r.auto, others)
-                elif m[2] == C_CALL_AUTO:
+                elif m.kind == C_CALL_AUTO:
                     state, inferred = decided[i, m]
-                    spans.append(Span(s, e, state, m[3], inferred))
+                    spans.append(Span(s, e, state, m.label, inferred))
                 else:
-                    spans.append(Span(s, e, m[2], m[3]))
+                    spans.append(Span(s, e, m.kind, m.label))
             last = pieces[i][-1][2]
             if run_end > last:
                 spans.append(Span(last, run_end, FINISHED))
             lanes.append(Lane(
                 name=r.name, pid=r.pid, native_id=r.native_id, process_name=r.process_name,
-                spans=tuple(clip_spans(merge_adjacent(spans), run_end)),
+                spans=_tidy(spans, run_end),
                 slices=tuple(self.slices[i]), cpu_ns=r.cpu_ns, auto=r.auto,
             ))  # fmt: skip
         return lanes
 
-    def _silent(self, a, b, lane, auto, others: _Intervals) -> list[Span]:
+    def _silent(self, a, b, lane, auto, others: Union) -> list[Span]:
         """Rule 7."""
         alone = RUNNING if auto else WAITING_CPU
         if not self.gil:
@@ -255,7 +293,7 @@ class _Process:
                 best, best_key = j, key
         return best
 
-    def _decide_c_call(self, mark, lane, others_silent: _Intervals) -> tuple[str, bool]:
+    def _decide_c_call(self, mark, lane, others_silent: Union) -> tuple[str, bool]:
         """Rule 6, for the whole call."""
         start, end, _, label, cpu = mark
         computed = cpu >= COMPUTED_SHARE * (end - start)
@@ -278,13 +316,13 @@ def _cut_gap(a: int, b: int, marks: list, look_back: int = 16) -> list:
     """
     hi = bisect.bisect_left(marks, (b,))
     lo = bisect.bisect_left(marks, (a,))
-    inside = [m for m in marks[max(0, lo - look_back):lo] if m[1] > a] + \
-        [m for m in marks[lo:hi] if m[1] > a]
+    inside = [m for m in marks[max(0, lo - look_back):lo] if m.end > a] + \
+        [m for m in marks[lo:hi] if m.end > a]
     if not inside:
         return [(a, b, None)]
     cuts = sorted({a, b, *(x for m in inside for x in m[:2] if a < x < b)})
     out = []
     for s, e in zip(cuts, cuts[1:]):
-        covering = [m for m in inside if m[0] <= s and m[1] >= e]
+        covering = [m for m in inside if m.start <= s and m.end >= e]
         out.append((s, e, max(covering, default=None)))  # the innermost: the latest to start
     return out

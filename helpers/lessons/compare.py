@@ -1,13 +1,12 @@
-"""Compare: two lanes (concurrent? parallel?) and several timelines (one above the other).
+"""Compare (notebooks 01, 02, 12, 15): two lanes, concurrent or parallel; timelines stacked.
 
-The two words of notebook 02, read from a timeline:
+- two lanes are *concurrent* when their lifetimes overlap: the second began before the
+  first was over, whether or not they ever ran at the same instant;
+- they run in *parallel* for as long as both are executing (on a core, in Python or in
+  C) at the same instant.
 
-- two lanes are *concurrent* when their lifetimes overlap: the second began
-  before the first was over, whether or not they ever ran at the same instant;
-- they run in *parallel* for as long as both are running (holding a core and
-  executing, in Python or in C) at the same instant.
-
-    >>> from helpers import compare, workloads as w
+    >>> from helpers import workloads as w
+    >>> from helpers.lessons import compare
     >>> tl = helpers.run_threads([w.cpu(0.05), w.sleep(0.05)])
     >>> compare.concurrent(tl)          # the sleep began before the computing ended
     True
@@ -20,8 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .states import BLOCKED, C_CALL, C_CALL_NO_GIL, RUNNING
-from .timeline import Lane, Timeline, overlap_ms
+from ..intervals import overlap_ms
+from ..states import BLOCKED, C_CALL, C_CALL_NO_GIL, RUNNING
+from ..timeline import Lane, Timeline
+
+__all__ = ["ACTING", "EXECUTING", "concurrent", "lifetime", "parallel_ms", "stacked"]
 
 ACTING = (RUNNING, BLOCKED, C_CALL, C_CALL_NO_GIL)  # doing its work, or waiting on purpose
 EXECUTING = (RUNNING, C_CALL, C_CALL_NO_GIL)  # on a core, executing instructions
@@ -61,20 +63,20 @@ def stacked(timelines: Sequence[Timeline], titles: Sequence[str]):
     """
     import matplotlib.pyplot as plt
 
-    from . import gantt
+    from .. import picture
 
     if len(timelines) != len(titles) or not timelines:
         raise ValueError("give one title per timeline, and at least one timeline")
     end = 1.02 * max(tl.wall_ms for tl in timelines)
     rows = [len(tl.lanes) + 2.2 for tl in timelines]  # lanes, plus room for the title
-    width, height = gantt.figure_size(sum(len(tl.lanes) for tl in timelines))
+    width, height = picture.figure_size(sum(len(tl.lanes) for tl in timelines))
     height += 1.0 * (len(timelines) - 1)  # a title and a time axis for each
     fig, axes = plt.subplots(len(timelines), 1, figsize=(width, height), height_ratios=rows,
                              layout="constrained", squeeze=False)  # fmt: skip
     seen: set = set()
     for ax, tl, title in zip(axes[:, 0], timelines, titles):
         tl.plot(ax=ax, window=(0, end), title=f"{title}: {tl.wall_ms:.0f} ms", legend=False)
-        seen |= gantt.seen_states(tl, (0, end))
-    gantt.add_legend(axes[-1, 0], seen, all(tl.info.gil_enabled for tl in timelines))
+        seen |= picture.seen_states(tl, (0, end))
+    picture.add_legend(axes[-1, 0], seen, all(tl.info.gil_enabled for tl in timelines))
     plt.close(fig)  # the caller shows it (a notebook displays the returned figure once)
     return fig

@@ -1,30 +1,18 @@
-"""The dining philosophers: five threads, five forks, and the ways to share them.
+"""The dining philosophers (notebook 11): five threads, five forks, and ways to share them.
 
-Philosopher ``i`` sits between fork ``i`` (on the left) and fork ``i + 1`` (on
-the right, wrapping round). To eat, a philosopher needs both forks; then puts
-them down and thinks for a while. The forks are recorded locks
-(helpers.locks.Lock), so on a timeline a hungry philosopher's wait says which
-fork and who holds it. The strategies:
-
-* ``"naive"``: take the left fork, then the right one. Can deadlock: if all
-  five take their left fork at once, each waits for a neighbour for ever.
-* ``"waiter"``: first ask a waiter, a Semaphore(4): at most four sit down at
-  once, so at least one of them can get both forks. No deadlock.
-* ``"ordered"``: take the lower-numbered fork first. Philosopher 4 then
-  reaches for fork 0 before fork 4, which breaks the circle. No deadlock.
-* or a function ``order(i, n) -> (first, second)``: which fork to take first.
-
-Nobody waits for ever: a philosopher who waits longer than ``patience`` for a
-fork gives up (that is how the naive table's deadlock is detected), puts down
-what it holds and leaves the table, and then everybody stops.
+Philosopher ``i`` sits between fork ``i`` (on the left) and fork ``i + 1`` (on the right,
+wrapping round). To eat, a philosopher needs both forks; then puts them down and thinks
+for a while. The forks are recorded locks (helpers.locks.Lock), so on a timeline a
+hungry philosopher's wait says which fork and who holds it. The strategies ("naive",
+"waiter", "ordered", or your own ``order(i, n)``) are described at ``Table``. Nobody
+waits for ever: a philosopher who waits longer than ``patience`` for a fork gives up
+(that is how the naive table's deadlock is detected), and then everybody stops.
+In a notebook, ``table_widget()`` shows the table live.
 
     >>> table = Table(strategy="waiter", eat_s=0.01, think_s=0.01)
     >>> result = table.run(seconds=0.3)
     >>> result.deadlock, sum(result.meals) > 0, result.most_eating <= 2
     ([], True, True)
-
-In a notebook, ``table_widget()`` shows the table live: who thinks, who is
-hungry, who eats, and who holds each fork.
 """
 
 from __future__ import annotations
@@ -37,9 +25,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .locks import Lock, Semaphore, find_deadlock
-from .recorder import current_lane
-from .states import BLOCKED
+from ..intervals import at_once, most_at_once
+from ..locks import Lock, Semaphore, find_deadlock
+from ..palette import ALERT, NEUTRALS, PHILOSOPHER_COLORS, text_color
+from ..recorder import current_lane
+from ..states import BLOCKED
+
+__all__ = ["COLORS", "DINNER_COLORS", "STRATEGIES", "Result", "Table", "animate", "eating_spans",
+           "most_at_once", "naive_order", "order_cycle", "ordered", "plot_dinner", "plot_meals",
+           "table_svg", "table_widget"]
 
 STRATEGIES = ("naive", "waiter", "ordered")
 THINKING, HUNGRY, EATING, GAVE_UP, DONE = "thinking", "hungry", "eating", "gave up", "done"
@@ -87,6 +81,15 @@ class Table:
     think_s, eat_s -- how long a philosopher thinks (random, up to twice this) and eats
     pause_s        -- a pause between taking the first fork and reaching for the second
     patience_s     -- how long a philosopher waits for a fork before giving up
+
+    The strategies:
+    * ``"naive"``: take the left fork, then the right one. Can deadlock: if all five
+      take their left fork at once, each waits for a neighbour for ever.
+    * ``"waiter"``: first ask a waiter, a Semaphore(4): at most four sit down at once,
+      so at least one of them can get both forks. No deadlock.
+    * ``"ordered"``: take the lower-numbered fork first. Philosopher 4 then reaches for
+      fork 0 before fork 4, which breaks the circle. No deadlock.
+    * or a function ``order(i, n) -> (first, second)``: which fork to take first.
     """
 
     n: int = 5
@@ -252,25 +255,10 @@ class Table:
         return out
 
 
-def most_at_once(spans: list) -> int:
-    """The most spans (start, end) that overlap at any one instant.
-
-        >>> from helpers.timeline import Span
-        >>> most_at_once([Span(0, 10, "blocked"), Span(5, 15, "blocked"), Span(10, 20, "b")])
-        2
-    """
-    events = sorted([(s.start, 1) for s in spans] + [(s.end, -1) for s in spans])
-    most = now = 0
-    for _, step in events:  # at equal times an end (-1) comes before a start (+1)
-        now += step
-        most = max(most, now)
-    return most
-
-
 def eating_spans(timeline, label: str = "eating") -> list:
     """The recorded spans labelled ``label`` ("eating") of every lane of a Timeline, each
     meal as one span (a region can come in two pieces with a moment of Python between)."""
-    from .timeline import Span
+    from ..timeline import Span
 
     out = []
     for lane in timeline.lanes:
@@ -332,8 +320,11 @@ def order_cycle(order: Order, n: int = 5) -> list[int]:
     return []
 
 
-DINNER_COLORS = {"thinking": "#74add1", "waiting": "#f4a11d", "holds one fork": "#fee090",
-                 "eating": "#1a9850"}  # fmt: skip
+# The picture's four kinds of span, in the palette's philosophers' colours.
+DINNER_COLORS = {"thinking": PHILOSOPHER_COLORS["thinking"],
+                 "waiting": PHILOSOPHER_COLORS["hungry"],
+                 "holds one fork": PHILOSOPHER_COLORS["holds one fork"],
+                 "eating": PHILOSOPHER_COLORS["eating"]}  # fmt: skip
 
 
 def plot_dinner(timeline, title: str = "The philosophers, as recorded"):
@@ -360,31 +351,24 @@ def plot_dinner(timeline, title: str = "The philosophers, as recorded"):
     ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c, label=k)
                        for k, c in DINNER_COLORS.items()],
               loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)  # fmt: skip
-    steps = sorted([(s.start, 1) for s in eating_spans(timeline)] +
-                   [(s.end, -1) for s in eating_spans(timeline)])  # fmt: skip
-    xs, ys, now = [0.0], [0], 0
-    for t, step in steps:
-        now += step
-        xs.append((t - t0) / 1e6)
-        ys.append(now)
-    xs.append(timeline.wall_ms)
-    ys.append(now)
+    steps = at_once(eating_spans(timeline))  # how many ate, from each instant on
+    xs = [0.0, *((t - t0) / 1e6 for t, _ in steps), timeline.wall_ms]
+    ys = [0, *(n for _, n in steps), steps[-1][1] if steps else 0]
     count.step(xs, ys, where="post", color=DINNER_COLORS["eating"])
-    count.axhline(len(lanes) // 2, color="#d73027", linestyle="--", linewidth=1)
+    count.axhline(len(lanes) // 2, color=ALERT, linestyle="--", linewidth=1)
     count.set_ylim(0, len(lanes) // 2 + 1.2)
     count.set_ylabel("eating")
     count.set_xlabel("time since the start of the run (ms)")
     count.text(timeline.wall_ms, len(lanes) // 2 + 0.1,
                f"{len(lanes)} forks: at most {len(lanes) // 2} can eat at once ", ha="right",
-               va="bottom", color="#d73027")  # fmt: skip
+               va="bottom", color=ALERT)  # fmt: skip
     plt.close(fig)
     return fig
 
 
 # --- the animated table ----------------------------------------------------------------
 
-COLORS = {THINKING: "#74add1", HUNGRY: "#f4a11d", EATING: "#1a9850", GAVE_UP: "#d73027",
-          DONE: "#cccccc"}  # fmt: skip
+COLORS = {state: PHILOSOPHER_COLORS[state] for state in (THINKING, HUNGRY, EATING, GAVE_UP, DONE)}
 
 
 def table_svg(table: Table, status: str = "") -> str:
@@ -394,33 +378,35 @@ def table_svg(table: Table, status: str = "") -> str:
     holders = table.holders()
     parts = [f'<svg width="{size + 260}" height="{size}" xmlns="http://www.w3.org/2000/svg" '
              'font-family="sans-serif">',
-             f'<circle cx="{cx}" cy="{cy}" r="95" fill="#f3ead8" stroke="#8c6d46"/>']  # fmt: skip
+             f'<circle cx="{cx}" cy="{cy}" r="95" fill="{NEUTRALS["table"]}" '
+             f'stroke="{NEUTRALS["table edge"]}"/>']  # fmt: skip
     for i in range(n):
         a = -math.pi / 2 + 2 * math.pi * i / n
         x, y = cx + 135 * math.cos(a), cy + 135 * math.sin(a)
         state = table.state[i]
         parts.append(f'<circle cx="{x:.0f}" cy="{y:.0f}" r="30" fill="{COLORS[state]}" '
-                     'stroke="#333"/>')  # fmt: skip
+                     f'stroke="{NEUTRALS["outline"]}"/>')  # fmt: skip
+        ink = text_color(COLORS[state])  # white on the dark green of eating
         parts.append(f'<text x="{x:.0f}" y="{y - 4:.0f}" text-anchor="middle" font-size="13" '
-                     f'font-weight="bold">P{i}</text>')  # fmt: skip
+                     f'font-weight="bold" fill="{ink}">P{i}</text>')  # fmt: skip
         parts.append(f'<text x="{x:.0f}" y="{y + 12:.0f}" text-anchor="middle" '
-                     f'font-size="11">{state}</text>')  # fmt: skip
+                     f'font-size="11" fill="{ink}">{state}</text>')  # fmt: skip
     for k in range(n):  # fork k lies between philosopher k-1 and philosopher k
         holder = holders[k]
         if holder is None:
             a = -math.pi / 2 + 2 * math.pi * (k - 0.5) / n
-            r, color = 70, "#555"
+            r, color = 70, NEUTRALS["rule"]
         else:  # drawn next to its holder, on the side of the fork's place
             side = -0.28 if holder == k else 0.28
             a = -math.pi / 2 + 2 * math.pi * (holder + side) / n
-            r, color = 92, "#111"
+            r, color = 92, NEUTRALS["held"]
         x0, y0 = cx + (r - 16) * math.cos(a), cy + (r - 16) * math.sin(a)
         x1, y1 = cx + (r + 16) * math.cos(a), cy + (r + 16) * math.sin(a)
         parts.append(f'<line x1="{x0:.0f}" y1="{y0:.0f}" x2="{x1:.0f}" y2="{y1:.0f}" '
                      f'stroke="{color}" stroke-width="5" stroke-linecap="round"/>')  # fmt: skip
         lx, ly = cx + (r - 26) * math.cos(a), cy + (r - 26) * math.sin(a)
         parts.append(f'<text x="{lx:.0f}" y="{ly + 4:.0f}" text-anchor="middle" '
-                     f'font-size="10" fill="#555">f{k}</text>')  # fmt: skip
+                     f'font-size="10" fill="{NEUTRALS["rule"]}">f{k}</text>')  # fmt: skip
     x = size + 10
     parts.append(f'<text x="{x}" y="30" font-size="14" font-weight="bold">meals</text>')
     top = max(table.meals + [1])
@@ -428,7 +414,8 @@ def table_svg(table: Table, status: str = "") -> str:
         y = 45 + 24 * i
         parts.append(f'<text x="{x}" y="{y + 13}" font-size="12">P{i}</text>')
         parts.append(f'<rect x="{x + 28}" y="{y}" width="{150 * m / top:.0f}" height="16" '
-                     f'fill="#1a9850"/><text x="{x + 34 + 150 * m / top:.0f}" y="{y + 13}" '
+                     f'fill="{COLORS[EATING]}"/>'
+                     f'<text x="{x + 34 + 150 * m / top:.0f}" y="{y + 13}" '
                      f'font-size="12">{m}</text>')  # fmt: skip
     y = 45 + 24 * n + 20
     for state, color in COLORS.items():
