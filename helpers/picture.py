@@ -53,7 +53,7 @@ LEGEND_GIL = {
     FINISHED: "finished",
 }
 WIDTH = 10.0  # inches: 1,000 px at 100 dpi, narrower than a notebook's output area
-# The normal sizes; helpers.classroom() draws with larger ones (helpers.projector.look()).
+# The normal sizes; helpers.classroom() draws with larger ones (helpers.classroom_mode.look()).
 FONT = NORMAL.font  # points: lane names, axis, legend, labels in the bars
 TITLE_FONT = NORMAL.title_font
 

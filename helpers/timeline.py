@@ -42,7 +42,7 @@ class Span:
     end: int
     state: str
     label: str = ""  # what it blocked on or which C call, e.g. "sleep", "hashlib.HASH.update"
-    inferred: bool = False  # worked out, not seen: see helpers.inference
+    inferred: bool = False  # worked out, not seen: see helpers.rules
 
     @property
     def duration(self) -> int:
@@ -108,7 +108,7 @@ class LaneStats:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Lanes of spans, plus facts about the run. Built by helpers.inference.build_timeline."""
+    """Lanes of spans, plus facts about the run. Built by helpers.rules_fast.build_timeline."""
 
     lanes: tuple[Lane, ...]
     start: int

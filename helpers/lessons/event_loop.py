@@ -97,7 +97,6 @@ def plot(timeline: Timeline, *, title: str | None = None,
     Returns the matplotlib Figure (``timeline.plot`` plus these marks).
 
         >>> import asyncio
-        >>> from helpers.lessons import event_loop as aio
         >>> async def ticker(every=0.01, ticks=5):       # wakes every 10 ms: one step per tick
         ...     for _ in range(ticks):
         ...         await asyncio.sleep(every)
@@ -105,11 +104,11 @@ def plot(timeline: Timeline, *, title: str | None = None,
         ...     await asyncio.sleep(0.015)
         ...     time.sleep(0.05)                          # holds the thread: no task runs meanwhile
         >>> tl = asyncio.run(helpers.record_tasks(ticker(), blocker(), names=["ticker", "blocker"]))
-        >>> aio.longest_step_ms(tl, "blocker") > 45       # one step of 50 ms
+        >>> longest_step_ms(tl, "blocker") > 45           # one step of 50 ms
         True
-        >>> aio.longest_gap_ms(tl, "ticker") > 45         # so the ticker missed its ticks
+        >>> longest_gap_ms(tl, "ticker") > 45             # so the ticker missed its ticks
         True
-        >>> fig = aio.plot(tl)                            # the steps drawn; the stall shaded
+        >>> fig = plot(tl)                                # the steps drawn; the stall shaded
     """
     from ..classroom_mode import look
     from ..palette import ALERT, STATE_COLORS, text_color
