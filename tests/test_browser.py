@@ -290,8 +290,8 @@ def _wait_for_run(page, deadline: float) -> dict:
         page.wait_for_timeout(250)
 
 
-# Runs in the page: click the first question's right answer (its text is passed in), return
-# the feedback shown, or why not.
+# Runs in the page: click the first question's right answer (its button's text, letter
+# included, is passed in), return the feedback shown, or why not.
 QUIZ_CLICK_JS = """(answer) => {
   const quiz = document.querySelector('.course-quiz');
   if (!quiz) return {error: 'no quiz rendered (.course-quiz)'};
@@ -316,10 +316,13 @@ INSERT_CELL_JS = """(source) => {
 
 
 def _check_quiz(page, notebook: Path) -> list[str]:
-    """Click the right answer of the first question; the explanation must show."""
+    """Click the right answer of the first question (its button: letter and text); the
+    explanation must show."""
+    from helpers.lessons import quiz
+
     questions = json.loads((notebook.parent / "quizzes" / f"{notebook.stem}.json").read_text())
-    right = next(a for a in questions[0]["answers"] if a["correct"])
-    clicked = page.evaluate(QUIZ_CLICK_JS, right["answer"])
+    index, right = next((i, a) for i, a in enumerate(questions[0]["answers"]) if a["correct"])
+    clicked = page.evaluate(QUIZ_CLICK_JS, quiz.label(index, right["answer"]))
     if "error" in clicked:
         return [f"quiz: {clicked['error']}"]
     deadline = time.monotonic() + 20

@@ -112,6 +112,9 @@ def test_quiz_answers_a_click_with_its_explanation():
     assert q.buttons[right].button_style == "success" and q.buttons[wrong].button_style == ""
     assert quiz.RIGHT in q.feedback.value
     assert q.question["answers"][right]["feedback"].split("`")[0][:20] in q.feedback.value
+    # letters for a show of hands: "A. ...", "B. ...", in order
+    assert [b.description[:3] for b in q.buttons] == [f"{c}. " for c in "ABC"[:len(q.buttons)]]
+    assert q.buttons[right].description.endswith(q.question["answers"][right]["answer"])
 
 
 def test_quiz_rejects_bad_files_with_what_to_fix(tmp_path):
@@ -128,6 +131,9 @@ def test_quiz_rejects_bad_files_with_what_to_fix(tmp_path):
     assert any(p.startswith("question 1, answer 3: the quiz says") for p in problems)
     assert "question 1: 2 right answers, not 1" in problems
     assert "question 1, answer 2: no explanation (feedback)" in problems
+    seven = [{"answer": str(i), "correct": i == 0, "feedback": "because"} for i in range(7)]
+    assert "question 1: at most 6 answers (A-F)" in quiz.validate(
+        [{"question": "Q?", "type": "multiple_choice", "answers": seven}] * 2)
     (tmp_path / "bad.json").write_text("[1,")
     with pytest.raises(ValueError, match="not valid JSON"):
         quiz.load(tmp_path / "bad.json")

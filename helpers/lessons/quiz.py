@@ -6,10 +6,11 @@
     ['1 question(s), not 2-4', 'question 1: at least 2 answers']
 
 The questions live in a JSON file under notebooks/quizzes/ (the path is relative to the
-notebook's folder), so the answers are not visible by scrolling the notebook. A click
-on an answer colours it and shows its explanation, starting with "Right." or "Not
-quite."; another answer can be tried. Built on ipywidgets, so it needs nothing from the
-network; ``validate`` is what tests/test_kit.py holds every quiz file to.
+notebook's folder), so the answers are not visible by scrolling the notebook. Each answer's
+button starts with a letter (A, B, C...), for a show of hands; a click colours it and shows
+its explanation, after "Right." or "Not quite."; another answer can be tried. Built on
+ipywidgets, so it needs nothing from the network; ``validate`` is what tests/test_kit.py
+holds every quiz file to.
 """
 
 from __future__ import annotations
@@ -20,10 +21,17 @@ from pathlib import Path
 
 from ..palette import QUIZ_COLORS
 
-__all__ = ["MAX_QUESTIONS", "MIN_QUESTIONS", "Quiz", "load", "show", "validate"]
+__all__ = ["LETTERS", "MAX_QUESTIONS", "MIN_QUESTIONS", "Quiz", "label", "load", "show",
+           "validate"]
 
 MIN_QUESTIONS, MAX_QUESTIONS = 2, 4
 RIGHT, WRONG = "Right.", "Not quite."
+LETTERS = "ABCDEF"  # an answer's letter on its button, for "hands up for B"
+
+
+def label(index: int, answer: str) -> str:
+    """The text of answer ``index``'s button (from 0): its letter, then the answer."""
+    return f"{LETTERS[index]}. {answer}"
 
 
 def load(path: str | Path) -> list[dict]:
@@ -46,8 +54,8 @@ def load(path: str | Path) -> list[dict]:
 
 def validate(questions) -> list[str]:
     """What is wrong with a quiz (an empty list when nothing is): 2-4 multiple-choice
-    questions, each with 2 or more answers, exactly one of them right, every answer with an
-    explanation (its "feedback")."""
+    questions, each with 2 to 6 answers, exactly one of them right, every answer with an
+    explanation (its "feedback") that starts with the reason, not with a verdict."""
     if not isinstance(questions, list):
         return ["a quiz is a JSON list of questions"]
     problems = []
@@ -65,6 +73,8 @@ def validate(questions) -> list[str]:
         if not isinstance(answers, list) or len(answers) < 2:
             problems.append(f"question {i}: at least 2 answers")
             continue
+        if len(answers) > len(LETTERS):
+            problems.append(f"question {i}: at most {len(LETTERS)} answers (A-{LETTERS[-1]})")
         right = [a for a in answers if isinstance(a, dict) and a.get("correct") is True]
         if len(right) != 1:
             problems.append(f"question {i}: {len(right)} right answers, not 1")
@@ -90,9 +100,9 @@ class Question:
         self.question = question
         self.text = widgets.HTML(f"<b>{number}. {_inline(question['question'])}</b>")
         self.buttons = [
-            widgets.Button(description=a["answer"], tooltip=a["answer"],
+            widgets.Button(description=label(j, a["answer"]), tooltip=a["answer"],
                            layout=widgets.Layout(width="auto", height="auto"))
-            for a in question["answers"]
+            for j, a in enumerate(question["answers"])
         ]  # fmt: skip
         for i, button in enumerate(self.buttons):
             button.add_class("course-quiz-answer")
