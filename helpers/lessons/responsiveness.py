@@ -126,9 +126,11 @@ def typing_box(
     writes in the log how long after Start it was answered. When the calculation is
     over (the threads it started have ended), its timeline is drawn, recorded with
     helpers.recording(). The main thread notices the end because the kernel's event
-    loop, which runs in the main thread, checks every 50 ms (loop.call_later): a
-    background thread must not touch the widgets itself. Nothing runs until a button
-    is pressed; a calculation that outlasts ``seconds + 30`` s stops being recorded.
+    loop, which runs in the main thread, checks every 50 ms (loop.call_later): the
+    recording began there and matplotlib, not thread-safe, draws there (a background
+    thread could set a widget's value; the main thread handles the browser's messages).
+    Nothing runs until a button is pressed; a calculation that outlasts ``seconds + 30``
+    s stops being recorded.
 
     In a notebook cell (it needs the kernel's event loop, so it is no doctest):
 

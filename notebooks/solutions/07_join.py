@@ -10,4 +10,7 @@ def squares(numbers):
         thread.start()
     for thread in threads:  # ...then wait for each one to finish
         thread.join(timeout=5)
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    if stuck:  # join() returned because of its timeout: those results are not there yet
+        raise TimeoutError(f"{stuck} still running after 5 s")
     return results
