@@ -219,10 +219,36 @@ def test_z2jh_values_use_the_binder_image_and_a_cpu_guarantee():
     assert single["defaultUrl"] == "/lab"
     # each learner's copy: nbgitpuller's command at each start, into the home the server opens in
     command = single["lifecycleHooks"]["postStart"]["exec"]["command"]
-    assert command[0] == "gitpuller" and command[3] == "/home/jovyan/concurrency-course"
+    assert command[:2] == ["sh", "-c"] and "gitpuller " in command[2]
+    assert "/home/jovyan/concurrency-course" in command[2].split()
+    assert values["cull"]["timeout"] >= 3600, "a break must not stop the learners' servers"
     assert values["hub"]["config"]["KubeSpawner"]["working_dir"] == "/home/jovyan"
     # never the test's authenticator
     assert "dummy" not in values["hub"]["config"]["JupyterHub"]["authenticator_class"].lower()
+
+
+def test_z2jh_post_start_pull_cannot_stop_the_server(tmp_path):
+    """Kubernetes kills the container when a postStart hook fails: the values' hook must exit 0
+    when gitpuller fails or hangs, and say why in the learner's ~/.gitpuller.log."""
+    import yaml
+
+    values = yaml.safe_load((ROOT / "hub" / "z2jh-values.yaml").read_text())
+    script = values["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"][2]
+    home = tmp_path / "home"
+    (home / "concurrency-course").mkdir(parents=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gitpuller = bin_dir / "gitpuller"
+    gitpuller.write_text("#!/bin/sh\necho 'fatal: unable to access the repository' >&2\nexit 1\n")
+    gitpuller.chmod(0o755)
+    result = subprocess.run(
+        ["sh", "-c", script.replace("/home/jovyan", str(home))],
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result
+    log = (home / ".gitpuller.log").read_text()
+    assert "unable to access" in log and "was not updated" in log
 
 
 def test_image_recipe_for_a_hub_keeps_the_course_outside_the_home(tmp_path):
