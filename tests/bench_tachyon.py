@@ -212,16 +212,19 @@ def report(runs: list[dict]) -> str:
              f"{RATE}) · Python {runs[0]['python']} · {len(runs)} runs of two cpu({CPU_SECONDS:g}) "
              f"threads and a sleeper ({SLEEP_S * 1e3:g} ms asleep, {WORK_S * 1e3:g} ms of work) "
              "· % of the run's wall time, ours / Tachyon"]  # fmt: skip
-    head = ("run", "lane", *COLUMNS, "ours: waiting for a core", "ours: held", "Tachyon: on CPU")
+    head = ("run", "lane", *COLUMNS, "not holding", "ours: waiting for a core", "ours: held",
+            "Tachyon: on CPU")
     body = []
     for k, run in enumerate(runs, 1):
         for r in run["rows"]:
             body.append((f"{k} ({run['wall_s']:.2f} s)", r["lane"],
                          *(f"{r['ours'][c]:.1f} / {r['tachyon'][c]:.1f}" for c in COLUMNS),
+                         "{:.1f} / {:.1f}".format(*(sum(r[side][c] for c in COLUMNS[1:])
+                                                    for side in ("ours", "tachyon"))),
                          f"{r['waiting for a core']:.1f}", f"{r['held']:.1f}",
                          f"{r['on CPU']:.1f}"))
     for lane, d in med.items():
-        body.append(("median diff", lane, *(f"{d[c]:+.1f} pp" for c in COLUMNS), "", "", ""))
+        body.append(("median diff", lane, *(f"{d[c]:+.1f} pp" for c in COLUMNS), "", "", "", ""))
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [head, *body]]
     lines.append(f"worst median difference {worst:.1f} points -> "
@@ -231,7 +234,8 @@ def report(runs: list[dict]) -> str:
                  "preempted is 'Has GIL' there (ours: 'held', the slices from taking the GIL to "
                  "another thread's turn, printed), the others 'Waiting for GIL'; C code computing "
                  "without the GIL is 'No GIL' + 'On CPU' there, 'C call, GIL released' here. "
-                 "Tachyon's transitions land up to a sample period (1 ms) late.")
+                 "Tachyon's transitions land up to a sample period (1 ms) late. 'not holding' "
+                 "= waiting for GIL + GIL released, on each side (printed only).")
     return "\n".join(lines)
 
 
