@@ -17,7 +17,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Prefer the venv's kernels and settings over any in ~/.local/share/jupyter.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: lab test lint test-package test-notebooks test-browser test-spawn test-hub bench reference-pictures refresh-pins links venv clean
+.PHONY: lab test lint test-package test-notebooks test-browser test-spawn test-hub test-pythons bench reference-pictures refresh-pins links venv clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb $(LAB_ARGS)
@@ -58,6 +58,12 @@ test-hub: $(STAMP)
 		npm install --prefix build/hub-npm --no-audit --no-fund configurable-http-proxy@5.2.0
 	$(BIN)/python -m pytest -m hub tests/test_hub.py --durations=3
 
+# The package tests and every notebook on each Python the course names: 3.10-3.13 from pyenv,
+# 3.14 and 3.15 from Debian sid in build/sid-root (built on first use with debootstrap; needs
+# root). Not part of `make test`; CI runs it. PYTHONS="3.14 3.15" or PARTS=notebooks choose.
+test-pythons:
+	tools/pythons.sh
+
 # Benchmarks are run on demand only: tests marked `bench` (in tests/bench_*.py).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m pytest -m bench -s --timeout=3600 tests
@@ -92,5 +98,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -e '.[test,bench]' $(PIN_ARGS)
 	touch $@
 
+# tools/safe_rm.sh unmounts what a chroot left mounted under build/ first, and refuses if it
+# cannot: a /dev still bound in build/sid-root must never be deleted with it.
 clean:
-	rm -rf $(VENV) build *.egg-info
+	tools/safe_rm.sh $(VENV) build *.egg-info

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 
@@ -102,8 +104,16 @@ def test_a_measured_run_of_threads_under_the_gil_never_runs_at_the_same_instant(
 
 def test_cpu_seconds_counts_this_process_and_its_ended_children(no_leftovers):
     before = beyond.cpu_seconds()
-    beyond.run(Scenario("c", "", _burn, _aburn, [(0.05,)]), "processes")  # in a child
+    burn = "import time\nend = time.process_time() + 0.05\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True, timeout=60)
     assert beyond.cpu_seconds() - before >= 0.03
+
+
+@pytest.mark.parametrize("method", multiprocessing.get_all_start_methods())
+def test_a_run_in_processes_counts_the_workers_cpu(no_leftovers, method):
+    # Under forkserver the workers are the fork server's children, not ours (3.14's default).
+    run = beyond.run(Scenario("c", "", _burn, _aburn, [(0.05,), (0.05,)]), "processes", method)
+    assert run.cpu_s >= 0.08, (method, run)
 
 
 def _burn(seconds):  # module-level: processes import it by name
