@@ -106,6 +106,11 @@ SAMPLE_CPU = {
 # switch interval of QUIET_MIN_INTERVAL: pictures of short slices need every event.
 QUIET_AFTER = 8
 REARM_S = 0.005
+# On 3.10/3.11 (sys.setprofile, where no place can be switched off) the calls of those
+# same functions are only counted, and one in QUIET_EVERY gives a heartbeat: the profile
+# function does as little as it can for them. (A method of a value type that iterates a
+# file, list.extend(f) or "".join(f), waits for it unseen: drawn as silent Python.)
+QUIET_EVERY = 32
 QUIET_MIN_INTERVAL = 0.005
 # Built-in functions and types whose calls cannot give the GIL away, nor read a file:
 # they do not iterate over an argument (list(f), "".join(f) and sum(f) may read a file).
@@ -535,6 +540,9 @@ def _make_profiler(lane: LaneRecorder):
     skipped = 0  # how many were let pass before the clock was last read
     sampled_at = 0  # when the clock was last read at a function start
     check_at = 0  # when to check the stop flag and the cap next
+    quiet_left = QUIET_EVERY  # calls that cannot give the GIL away, to count before a beat
+    quiet_owners = _QUIET_OWNERS
+    quiet_builtins = _QUIET_BUILTINS
 
     def check(t):
         nonlocal check_at
@@ -547,8 +555,37 @@ def _make_profiler(lane: LaneRecorder):
             lane.truncated_at = t
 
     def profile(frame, event, arg):
-        nonlocal last, skip, skipped, sampled_at
-        if event == "call":  # a Python function starts, or a generator resumes
+        nonlocal last, skip, skipped, sampled_at, quiet_left
+        if event == "c_return":
+            if calls and calls[-1][1] is arg:
+                last = c_end(arg)
+            # else: the end of a call counted below
+        elif event == "c_call":
+            if type(arg.__self__) in quiet_owners or arg in quiet_builtins:
+                # It cannot give the GIL away (see QUIET_EVERY): counted, and the clock
+                # read at every QUIET_EVERY-th one only.
+                quiet_left -= 1
+                if quiet_left > 0:
+                    return
+                quiet_left = QUIET_EVERY
+                t = now()
+                if t - last >= MIN_BEAT_GAP_NS:
+                    last = t
+                    append(t)
+                    if t >= check_at:
+                        check(t)
+                return
+            try:
+                wants = memo_get(arg)
+            except TypeError:  # an unhashable callable: never raise into the recorded code
+                wants = _NO
+            if wants is None:  # a bound method, e.g. lst.append: is its class known?
+                has = class_get(type(getattr(arg, "__self__", None)))
+                wants = _NO if has is False else _wants_cpu(arg)
+            last = t = now()
+            append(t)
+            calls.append((t, arg, _thread_time() if wants else -1, wants))
+        elif event == "call":  # a Python function starts, or a generator resumes
             if skip:
                 skip -= 1
                 return
@@ -564,30 +601,21 @@ def _make_profiler(lane: LaneRecorder):
             else:
                 skip = skipped = skipped >> 1
             sampled_at = t
-        elif event == "return":
-            return
-        elif event == "c_call":
-            try:
-                wants = memo_get(arg)
-            except TypeError:  # an unhashable callable: never raise into the recorded code
-                wants = _NO
-            if wants is None:  # a bound method, e.g. lst.append: is its class known?
-                has = class_get(type(getattr(arg, "__self__", None)))
-                wants = _NO if has is False else _wants_cpu(arg)
-            last = t = now()
-            append(t)
-            calls.append((t, arg, _thread_time() if wants else -1, wants))
-        else:  # c_return, c_exception
-            last = t = now()
-            append(t)
-            if calls and calls[-1][1] is arg:
-                start, _, cpu_start, wants = calls.pop()
-                if t - start > MIN_C_CALL_NS:
-                    _long_c_call(lane, start, t, arg, cpu_start, wants)
-                elif wants == _ON_PROBATION:
-                    _short_c_call(arg)
-            if t >= check_at:
-                check(t)
+        elif event == "c_exception" and calls and calls[-1][1] is arg:
+            last = c_end(arg)
+
+    def c_end(arg):
+        """The end of a C call that was timed at its start; returns the heartbeat."""
+        t = now()
+        append(t)
+        start, _, cpu_start, wants = calls.pop()
+        if t - start > MIN_C_CALL_NS:
+            _long_c_call(lane, start, t, arg, cpu_start, wants)
+        elif wants == _ON_PROBATION:
+            _short_c_call(arg)
+        if t >= check_at:
+            check(t)
+        return t
 
     return profile
 

@@ -164,7 +164,10 @@ def _in_thread(work, inside=None):
 
 
 def unrecorded(work):
-    return _in_thread(work), {}
+    seen = []
+    cpu = _in_thread(lambda: (seen.append(sys.getprofile()), work()))
+    assert seen == [None], f"the unrecorded thread is profiled by {seen[0]!r}"
+    return cpu, {}
 
 
 def recorded(work):
@@ -245,6 +248,9 @@ def traced_viztracer(work):
         cpu = _in_thread(work)
     finally:
         _viz.stop()
+        # viztracer 1.1 leaves its hook for new threads set (threading.setprofile) after
+        # stop(): every thread started later would be profiled, the unrecorded ones too.
+        threading.setprofile(None)
     entries = _viz.parse()
     assert entries > 0, "viztracer recorded nothing"
     return cpu, {"entries": entries}
