@@ -20,6 +20,7 @@ from evidence (helpers.rules, rule 6). ``sys.monitoring`` on Python 3.12+,
 
 from __future__ import annotations
 
+import _thread
 import sys
 import threading
 import time
@@ -92,6 +93,38 @@ SAMPLE_CPU = {
     "Decompress.decompress", "BufferedReader.read", "FileIO.read", "FileIO.readinto",
     "FileIO.write", "BufferedWriter.write",
 }  # fmt: skip
+
+# Quiet call sites (3.12+): a place in the code (code object, offset) that has made
+# QUIET_AFTER short calls in a row to the same C function, one that cannot give the GIL
+# away (a method of a built-in value type, or a built-in like len; see _may_go_quiet), is
+# switched off (sys.monitoring.DISABLE): `out.append(i)` in a loop then costs nothing.
+# Functions that may block or release the GIL (SAMPLE_CPU, and any seen to be long) are
+# watched at every call, always. Every REARM_S a helper thread switches the events of the
+# code that is running back on (sys.monitoring.set_events, our tool only), so that a hot
+# loop still beats a few times in each slice and a site whose callee changed is seen
+# again; a site that ever called two different functions stays watched. Not below a
+# switch interval of QUIET_MIN_INTERVAL: pictures of short slices need every event.
+QUIET_AFTER = 8
+REARM_S = 0.005
+# On 3.10/3.11 (sys.setprofile, where no place can be switched off) the calls of those
+# same functions are only counted, and one in QUIET_EVERY gives a heartbeat: the profile
+# function does as little as it can for them. (A method of a value type that iterates a
+# file, list.extend(f) or "".join(f), waits for it unseen: drawn as silent Python.)
+QUIET_EVERY = 32
+QUIET_MIN_INTERVAL = 0.005
+# Built-in functions and types whose calls cannot give the GIL away, nor read a file:
+# they do not iterate over an argument (list(f), "".join(f) and sum(f) may read a file).
+_QUIET_BUILTINS = frozenset([
+    len, abs, isinstance, issubclass, hash, id, ord, chr, divmod, pow, round, repr, callable,
+    getattr, hasattr, setattr, format, bin, hex, oct, iter, range, int, float, str, bool,
+    complex, slice, enumerate, zip, reversed, map, filter,
+])  # fmt: skip
+_QUIET_OWNERS = frozenset([list, dict, str, bytes, bytearray, tuple, set, frozenset, int,
+                           float, bool, complex])  # fmt: skip
+_ITERATES = frozenset(["extend", "update", "join", "union", "intersection", "difference",
+                       "symmetric_difference", "issubset", "issuperset", "isdisjoint",
+                       "fromkeys", "intersection_update", "difference_update",
+                       "symmetric_difference_update", "__init__", "__new__"])  # fmt: skip
 
 now = time.perf_counter_ns
 _thread_time = time.thread_time_ns
@@ -242,6 +275,25 @@ def _short_c_call(func) -> None:
         _class_memo.clear()
 
 
+def _may_go_quiet(func) -> bool:
+    """Whether a call site of this C function may be switched off once it proved short.
+
+    Only functions that cannot give the GIL away or wait: the built-ins of
+    _QUIET_BUILTINS and the methods of built-in value types (list.append, str.lower,
+    dict.get...) that do not iterate over an argument. Whatever Python code they call
+    back (a __hash__, a key function) is still seen: its PY_START is never switched off.
+    """
+    try:
+        if func in _QUIET_BUILTINS:
+            return True
+    except TypeError:  # unhashable
+        return False
+    owner = getattr(func, "__objclass__", None)
+    if owner is None and type(func) is BuiltinFunctionType:
+        owner = type(func.__self__)
+    return owner in _QUIET_OWNERS and getattr(func, "__name__", "") not in _ITERATES
+
+
 # --- Python 3.12+: sys.monitoring ----------------------------------------------------
 # sys.monitoring is process-wide: one set of callbacks serves every thread and
 # looks up the calling thread's state in _lanes (thread ident -> state).
@@ -254,7 +306,61 @@ _LAST, _APPEND, _CALLS, _LANE, _CHECK_AT, _SAMPLED_AT, _SKIP = range(7)
 
 _lanes: dict[int, list] = {}
 _tool_id: int | None = None
+_EVENTS_PY = _EVENTS_ALL = 0  # the events we use (set when installed)
 _DISABLE = getattr(getattr(sys, "monitoring", None), "DISABLE", None)
+# Quiet sites (see QUIET_AFTER): (code, offset) -> the one function it calls, switched off;
+# _sites: (code, offset) -> (function, short calls in a row); _mixed: sites never quiet.
+_quiet: dict[tuple, object] = {}
+_sites: dict[tuple, tuple] = {}
+_mixed: set[tuple] = set()
+_quiet_fn: dict[object, bool] = {}  # _may_go_quiet, remembered
+_rearm = [False]  # a site was switched off since the events were last switched back on
+_rearm_stop: list = []  # the lock that stops the re-arming thread, while it runs
+
+
+def _short_at(code, offset, func) -> None:
+    """A short call at a site: after QUIET_AFTER in a row to one function, the site goes quiet."""
+    key = (code, offset)
+    if key in _mixed:
+        return
+    seen = _sites.get(key)
+    if seen is not None and seen[0] is not func:
+        _mixed.add(key)
+        _sites.pop(key, None)
+        return
+    count = 1 if seen is None else seen[1] + 1
+    if count < QUIET_AFTER:
+        _sites[key] = (func, count)
+        return
+    _sites.pop(key, None)
+    try:
+        ok = _quiet_fn.get(func)
+    except TypeError:
+        return
+    if ok is None:
+        ok = _may_go_quiet(func)
+        if len(_quiet_fn) < _MEMO_SIZE:
+            _quiet_fn[func] = ok
+    if ok and sys.getswitchinterval() >= QUIET_MIN_INTERVAL:
+        _quiet[key] = func  # its next call switches it off
+    else:
+        _mixed.add(key)
+
+
+def _rearm_loop(stop) -> None:
+    """Every REARM_S, while sites are switched off: switch our C-call events back on
+    in the code that is running (set_events instruments the running frames at once)."""
+    mon = sys.monitoring
+    while not stop.acquire(timeout=REARM_S):
+        if not _rearm[0]:
+            continue
+        with _users_lock:
+            if _tool_id is None or not _rearm_stop or _rearm_stop[0] is not stop:
+                return
+            _rearm[0] = False
+            mon.set_events(_tool_id, _EVENTS_PY)
+            mon.set_events(_tool_id, _EVENTS_ALL)
+
 
 
 def _new_state(lane: LaneRecorder) -> list:
@@ -286,6 +392,7 @@ def _make_callbacks():
     owner = None  # the state of the thread that set ``skip``
     lanes_get = _lanes.get
     memo_get = _wants_cpu_memo.get
+    quiet_get = _quiet.get
 
     def on_start(code, offset):  # PY_START, PY_RESUME
         nonlocal skip, owner
@@ -319,6 +426,17 @@ def _make_callbacks():
             # site off (for every thread, until the next run) so calls cost one event.
             return _DISABLE
         s = lanes_get(_get_ident())
+        quiet = quiet_get((code, offset))
+        if quiet is not None:
+            if quiet is func:  # short calls only, so far: off again (a heartbeat first)
+                if s is not None:
+                    t = now()
+                    s[_APPEND](t)
+                    s[_LAST] = t
+                _rearm[0] = True
+                return _DISABLE
+            _quiet.pop((code, offset), None)  # its callee changed: watched from now on
+            _mixed.add((code, offset))
         if s is not None:  # a C function: a heartbeat, and remember when it started
             if s is not owner:
                 skip = 0
@@ -344,8 +462,11 @@ def _make_callbacks():
                 start, _, cpu_start, wants = calls.pop()
                 if t - start > MIN_C_CALL_NS:
                     _long_c_call(s[_LANE], start, t, func, cpu_start, wants)
+                    _sites.pop((code, offset), None)
                 elif wants == _ON_PROBATION:
                     _short_c_call(func)
+                elif not wants:
+                    _short_at(code, offset, func)
             if t >= s[_CHECK_AT]:
                 _check(s, t)
 
@@ -364,19 +485,38 @@ def _install_monitoring() -> None:
         raise RuntimeError("sys.monitoring: no free tool id (another profiler is running?)")
     ev = mon.events
     on_start, on_call, on_c_return = _make_callbacks()
-    mon.restart_events()  # call sites switched off during an earlier run count again
+    # Call sites switched off during an earlier run count again. restart_events() turns
+    # back on what every tool switched off (coverage, a debugger): that is safe, since
+    # DISABLE is documented as a hint that any tool may undo at any time (a tool is then
+    # called again at a place it already handled, and switches it off again); what it
+    # costs them is one more event per place. Switching our own events off and on
+    # (set_events) would not do: it re-instruments only the code running at that moment.
+    mon.restart_events()
     mon.register_callback(_tool_id, ev.PY_START, on_start)
     mon.register_callback(_tool_id, ev.PY_RESUME, on_start)
     mon.register_callback(_tool_id, ev.CALL, on_call)
     mon.register_callback(_tool_id, ev.C_RETURN, on_c_return)
     mon.register_callback(_tool_id, ev.C_RAISE, on_c_return)
-    mon.set_events(_tool_id, ev.PY_START | ev.PY_RESUME | ev.CALL | ev.C_RETURN | ev.C_RAISE)
+    global _EVENTS_PY, _EVENTS_ALL
+    _EVENTS_PY = ev.PY_START | ev.PY_RESUME
+    _EVENTS_ALL = _EVENTS_PY | ev.CALL | ev.C_RETURN | ev.C_RAISE
+    _quiet.clear()
+    _sites.clear()
+    _mixed.clear()
+    _rearm[0] = False
+    mon.set_events(_tool_id, _EVENTS_ALL)
+    stop = _thread.allocate_lock()
+    stop.acquire()
+    _rearm_stop[:] = [stop]
+    _thread.start_new_thread(_rearm_loop, (stop,))
 
 
 def _uninstall_monitoring() -> None:
     global _tool_id
     if _tool_id is not None:
         mon = sys.monitoring
+        if _rearm_stop:
+            _rearm_stop.pop().release()  # the re-arming thread ends at its next look
         mon.set_events(_tool_id, 0)
         for event in (mon.events.PY_START, mon.events.PY_RESUME, mon.events.CALL,
                       mon.events.C_RETURN, mon.events.C_RAISE):  # fmt: skip
@@ -400,6 +540,9 @@ def _make_profiler(lane: LaneRecorder):
     skipped = 0  # how many were let pass before the clock was last read
     sampled_at = 0  # when the clock was last read at a function start
     check_at = 0  # when to check the stop flag and the cap next
+    quiet_left = QUIET_EVERY  # calls that cannot give the GIL away, to count before a beat
+    quiet_owners = _QUIET_OWNERS
+    quiet_builtins = _QUIET_BUILTINS
 
     def check(t):
         nonlocal check_at
@@ -412,8 +555,37 @@ def _make_profiler(lane: LaneRecorder):
             lane.truncated_at = t
 
     def profile(frame, event, arg):
-        nonlocal last, skip, skipped, sampled_at
-        if event == "call":  # a Python function starts, or a generator resumes
+        nonlocal last, skip, skipped, sampled_at, quiet_left
+        if event == "c_return":
+            if calls and calls[-1][1] is arg:
+                last = c_end(arg)
+            # else: the end of a call counted below
+        elif event == "c_call":
+            if type(arg.__self__) in quiet_owners or arg in quiet_builtins:
+                # It cannot give the GIL away (see QUIET_EVERY): counted, and the clock
+                # read at every QUIET_EVERY-th one only.
+                quiet_left -= 1
+                if quiet_left > 0:
+                    return
+                quiet_left = QUIET_EVERY
+                t = now()
+                if t - last >= MIN_BEAT_GAP_NS:
+                    last = t
+                    append(t)
+                    if t >= check_at:
+                        check(t)
+                return
+            try:
+                wants = memo_get(arg)
+            except TypeError:  # an unhashable callable: never raise into the recorded code
+                wants = _NO
+            if wants is None:  # a bound method, e.g. lst.append: is its class known?
+                has = class_get(type(getattr(arg, "__self__", None)))
+                wants = _NO if has is False else _wants_cpu(arg)
+            last = t = now()
+            append(t)
+            calls.append((t, arg, _thread_time() if wants else -1, wants))
+        elif event == "call":  # a Python function starts, or a generator resumes
             if skip:
                 skip -= 1
                 return
@@ -429,30 +601,21 @@ def _make_profiler(lane: LaneRecorder):
             else:
                 skip = skipped = skipped >> 1
             sampled_at = t
-        elif event == "return":
-            return
-        elif event == "c_call":
-            try:
-                wants = memo_get(arg)
-            except TypeError:  # an unhashable callable: never raise into the recorded code
-                wants = _NO
-            if wants is None:  # a bound method, e.g. lst.append: is its class known?
-                has = class_get(type(getattr(arg, "__self__", None)))
-                wants = _NO if has is False else _wants_cpu(arg)
-            last = t = now()
-            append(t)
-            calls.append((t, arg, _thread_time() if wants else -1, wants))
-        else:  # c_return, c_exception
-            last = t = now()
-            append(t)
-            if calls and calls[-1][1] is arg:
-                start, _, cpu_start, wants = calls.pop()
-                if t - start > MIN_C_CALL_NS:
-                    _long_c_call(lane, start, t, arg, cpu_start, wants)
-                elif wants == _ON_PROBATION:
-                    _short_c_call(arg)
-            if t >= check_at:
-                check(t)
+        elif event == "c_exception" and calls and calls[-1][1] is arg:
+            last = c_end(arg)
+
+    def c_end(arg):
+        """The end of a C call that was timed at its start; returns the heartbeat."""
+        t = now()
+        append(t)
+        start, _, cpu_start, wants = calls.pop()
+        if t - start > MIN_C_CALL_NS:
+            _long_c_call(lane, start, t, arg, cpu_start, wants)
+        elif wants == _ON_PROBATION:
+            _short_c_call(arg)
+        if t >= check_at:
+            check(t)
+        return t
 
     return profile
 
