@@ -133,6 +133,7 @@ def plot_timeline(
     for x, y, text, state in texts[:60]:
         ax.text(x, y, text, ha="center", va="center", fontsize=lk.font, clip_on=True,
                 color=text_color(STATE_COLORS[state]))
+    _draw_labelled_stretches(ax, lanes, rows, t0, (lo, hi), lk, labels)
 
     # Process groups: a line between processes; each row names its thread or process.
     processes = timeline.info.kind == "processes"
@@ -161,6 +162,35 @@ def plot_timeline(
     if own_figure:
         plt.close(fig)  # the caller shows it (a notebook displays the returned figure once)
     return fig
+
+
+def _draw_labelled_stretches(ax, lanes, rows, t0, window, lk, labels: bool) -> None:
+    """A lane's labelled stretches (a pool worker's tasks): an outline over its states,
+    and the label on a light patch, where it fits. Not a state: the colours stay."""
+    lo, hi = window
+    boxes, texts = [], []
+    for lane in lanes:
+        y = rows[id(lane)]
+        for start, end, text in lane.labels:
+            a, b = max((start - t0) / 1e6, lo), min((end - t0) / 1e6, hi)
+            if b <= a:
+                continue
+            boxes.append(((a, y - lk.bar_half_height), b - a))
+            if labels and b - a > _text_width(text, lk.font - 2, ax.figure, hi - lo):
+                texts.append(((a + b) / 2, y, text))
+    if not boxes:
+        return
+    verts, codes = [], []
+    for (x, y), width in boxes:
+        height = 2 * lk.bar_half_height
+        verts += [(x, y), (x, y + height), (x + width, y + height), (x + width, y), (x, y)]
+        codes += [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY]
+    ax.add_artist(PathPatch(Path(verts, codes), facecolor="none",
+                            edgecolor=NEUTRALS["outline"], linewidth=1.2))  # fmt: skip
+    for x, y, text in texts[:60]:
+        ax.text(x, y, text, ha="center", va="center", fontsize=lk.font - 2, clip_on=True,
+                color=NEUTRALS["ink"], bbox={"facecolor": NEUTRALS["paper"], "alpha": 0.8,
+                                             "edgecolor": "none", "pad": 1})  # fmt: skip
 
 
 def _text_width(text: str, points: float, fig, span_ms: float) -> float:
