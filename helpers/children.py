@@ -98,6 +98,9 @@ class ChildProcesses:
         return self
 
     def _start(self, process: BaseProcess) -> None:
+        if getattr(process, "_helpers_worker", False):  # run_processes records its own
+            self._original_start(process)
+            return
         method = _start_method(process)
         _check_process(process, method)
         with self._lock:

@@ -158,7 +158,8 @@ def plot_timeline(
                  fontsize=lk.title_font, loc="left")  # fmt: skip
 
     if legend:
-        add_legend(ax, seen, info.gil_enabled, tasks=info.kind == "tasks")
+        add_legend(ax, seen, info.gil_enabled, tasks=info.kind == "tasks",
+                   outlined=any(ln.labels for ln in lanes))
     if own_figure:
         plt.close(fig)  # the caller shows it (a notebook displays the returned figure once)
     return fig
@@ -224,9 +225,11 @@ def seen_states(timeline: Timeline, window: tuple[float, float] | None = None) -
             if (s.end - t0) / 1e6 > lo and (s.start - t0) / 1e6 < hi}  # fmt: skip
 
 
-def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False):
+def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False,
+               outlined: bool = False):
     """A legend of the states in ``seen`` ((state, inferred) pairs), under the time axis of
-    ``ax``, in two columns: the timeline above keeps the whole width of the figure."""
+    ``ax``, in two columns: the timeline above keeps the whole width of the figure.
+    ``outlined``: lanes have labelled stretches (a pool worker's jobs)."""
     lk = look()
     names = LEGEND_GIL if gil_enabled else LEGEND_NO_GIL
     if tasks:  # a step of a generator or coroutine holds its thread, whatever it does
@@ -238,6 +241,9 @@ def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False):
                         label="hatched: inferred, not seen")  # fmt: skip
         _set_hatch_width(hatched, lk.hatch_linewidth)
         handles.append(hatched)
+    if outlined:
+        handles.append(Patch(facecolor="none", edgecolor=NEUTRALS["outline"], linewidth=1.2,
+                             label="outlined: one job of a pool worker"))  # fmt: skip
     # Anchored in points below the axes' bottom edge (under the tick labels and the axis
     # label), whatever the axes' height; constrained layout makes room for it.
     below = offset_copy(ax.transAxes, fig=ax.figure, y=-2.9 * lk.font, units="points")

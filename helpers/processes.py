@@ -136,7 +136,9 @@ def run_processes(
     for task, name in zip(tasks, names):
         receive, send = ctx.Pipe(duplex=False)
         args = (task, name, barrier, send, switch_interval, timeout)
-        procs.append(ctx.Process(target=_process_main, args=args, name=name, daemon=True))
+        proc = ctx.Process(target=_process_main, args=args, name=name, daemon=True)
+        proc._helpers_worker = True  # a recording() around this run leaves it to us
+        procs.append(proc)
         conns.append((receive, send))
     requested = [0] * len(procs)
     results: dict[int, object] = {}

@@ -8,12 +8,10 @@ process, no thread, no patched method, no file.
 
 from __future__ import annotations
 
-import glob
 import multiprocessing as mp
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import types
@@ -59,10 +57,6 @@ def with_a_thread():  # a child that starts a thread of its own
     t.join()
 
 
-def records_left() -> list[str]:
-    return glob.glob(os.path.join(tempfile.gettempdir(), "helpers-records-*"))
-
-
 def everything_put_back():
     assert BaseProcess.start is ORIGINAL_PROCESS_START
     assert threading.Thread.start is ORIGINAL_THREAD_START
@@ -80,7 +74,6 @@ def groups(tl) -> list[int]:
 @pytest.mark.parametrize("method", START_METHODS)
 def test_two_processes_draw_three_groups_of_lanes_on_one_clock(method):
     ctx = mp.get_context(method)
-    before = records_left()
     with helpers.recording() as rec:
         procs = [ctx.Process(target=count, args=(300_000,)) for _ in range(2)]
         for p in procs:
@@ -105,7 +98,7 @@ def test_two_processes_draw_three_groups_of_lanes_on_one_clock(method):
         work = [s for s in lane.spans if s.state != helpers.FINISHED]
         assert work[-1].end <= tl.end
     assert not tl.notes
-    assert records_left() == before
+    assert rec._children._folder and not os.path.exists(rec._children._folder), "no file left"
     everything_put_back()
 
 
@@ -258,4 +251,12 @@ def test_recording_without_processes_is_unchanged():
         t.join()
     assert rec.timeline.info.kind == "threads" and rec.timeline.heading() == "2 threads"
     assert rec._children._folder is None, "no folder for records unless a process starts"
+    everything_put_back()
+
+
+def test_run_processes_inside_a_recording_keeps_its_own_lanes():
+    with helpers.recording() as rec:
+        tl = helpers.run_processes([helpers.workloads.cpu(0.05)], start_method="fork")
+    assert [ln.name for ln in tl.lanes] == ["cpu-1"]
+    assert rec.timeline.info.kind == "threads", "run_processes records its processes itself"
     everything_put_back()
