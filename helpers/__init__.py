@@ -4,6 +4,7 @@ Two rooms. The engine, here in helpers/, in the order the data flows:
   states, intervals      the words of the picture, and arithmetic on stretches of time
   recorder, automatic    heartbeats: built-in workloads (workloads), and any code at all
   threads, processes, steps   runners (steps: generators and coroutines); tasks: their checks
+  children               processes started inside recording(), each recording itself
   rules, rules_fast      heartbeats -> states: the reference in plain Python, the same fast
   timeline               the result, plain data: lanes of spans (tables: its text)
   picture, chrome_trace  read a Timeline: the Gantt chart (palette), the Perfetto trace

@@ -133,6 +133,7 @@ def plot_timeline(
     for x, y, text, state in texts[:60]:
         ax.text(x, y, text, ha="center", va="center", fontsize=lk.font, clip_on=True,
                 color=text_color(STATE_COLORS[state]))
+    _draw_labelled_stretches(ax, lanes, rows, t0, (lo, hi), lk, labels)
 
     # Process groups: a line between processes; each row names its thread or process.
     processes = timeline.info.kind == "processes"
@@ -157,10 +158,40 @@ def plot_timeline(
                  fontsize=lk.title_font, loc="left")  # fmt: skip
 
     if legend:
-        add_legend(ax, seen, info.gil_enabled, tasks=info.kind == "tasks")
+        add_legend(ax, seen, info.gil_enabled, tasks=info.kind == "tasks",
+                   outlined=any(ln.labels for ln in lanes))
     if own_figure:
         plt.close(fig)  # the caller shows it (a notebook displays the returned figure once)
     return fig
+
+
+def _draw_labelled_stretches(ax, lanes, rows, t0, window, lk, labels: bool) -> None:
+    """A lane's labelled stretches (a pool worker's tasks): an outline over its states,
+    and the label on a light patch, where it fits. Not a state: the colours stay."""
+    lo, hi = window
+    boxes, texts = [], []
+    for lane in lanes:
+        y = rows[id(lane)]
+        for start, end, text in lane.labels:
+            a, b = max((start - t0) / 1e6, lo), min((end - t0) / 1e6, hi)
+            if b <= a:
+                continue
+            boxes.append(((a, y - lk.bar_half_height), b - a))
+            if labels and b - a > _text_width(text, lk.font - 2, ax.figure, hi - lo):
+                texts.append(((a + b) / 2, y, text))
+    if not boxes:
+        return
+    verts, codes = [], []
+    for (x, y), width in boxes:
+        height = 2 * lk.bar_half_height
+        verts += [(x, y), (x, y + height), (x + width, y + height), (x + width, y), (x, y)]
+        codes += [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY]
+    ax.add_artist(PathPatch(Path(verts, codes), facecolor="none",
+                            edgecolor=NEUTRALS["outline"], linewidth=1.2))  # fmt: skip
+    for x, y, text in texts[:60]:
+        ax.text(x, y, text, ha="center", va="center", fontsize=lk.font - 2, clip_on=True,
+                color=NEUTRALS["ink"], bbox={"facecolor": NEUTRALS["paper"], "alpha": 0.8,
+                                             "edgecolor": "none", "pad": 1})  # fmt: skip
 
 
 def _text_width(text: str, points: float, fig, span_ms: float) -> float:
@@ -194,9 +225,11 @@ def seen_states(timeline: Timeline, window: tuple[float, float] | None = None) -
             if (s.end - t0) / 1e6 > lo and (s.start - t0) / 1e6 < hi}  # fmt: skip
 
 
-def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False):
+def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False,
+               outlined: bool = False):
     """A legend of the states in ``seen`` ((state, inferred) pairs), under the time axis of
-    ``ax``, in two columns: the timeline above keeps the whole width of the figure."""
+    ``ax``, in two columns: the timeline above keeps the whole width of the figure.
+    ``outlined``: lanes have labelled stretches (a pool worker's jobs)."""
     lk = look()
     names = LEGEND_GIL if gil_enabled else LEGEND_NO_GIL
     if tasks:  # a step of a generator or coroutine holds its thread, whatever it does
@@ -208,6 +241,9 @@ def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False):
                         label="hatched: inferred, not seen")  # fmt: skip
         _set_hatch_width(hatched, lk.hatch_linewidth)
         handles.append(hatched)
+    if outlined:
+        handles.append(Patch(facecolor="none", edgecolor=NEUTRALS["outline"], linewidth=1.2,
+                             label="outlined: one job of a pool worker"))  # fmt: skip
     # Anchored in points below the axes' bottom edge (under the tick labels and the axis
     # label), whatever the axes' height; constrained layout makes room for it.
     below = offset_copy(ax.transAxes, fig=ax.figure, y=-2.9 * lk.font, units="points")

@@ -54,8 +54,12 @@ def default_start_method() -> str:
     return mp.get_start_method(allow_none=True) or mp.get_all_start_methods()[0]
 
 
-def _check_sendable(task: Task, name: str, start_method: str) -> None:
-    """Under spawn and forkserver the task is pickled: sent by name to a fresh Python."""
+def _check_sendable(task: Task, name: str, start_method: str, what: str = "task") -> None:
+    """Under spawn and forkserver the task is pickled: sent by name to a fresh Python.
+
+    ``what`` names it in the error: "task" here, "the target of process" for a
+    process started inside helpers.recording() (helpers.children).
+    """
     if start_method == "fork":
         return  # the child is a copy of this process: it has the task already
     main = sys.modules.get("__main__")
@@ -63,8 +67,8 @@ def _check_sendable(task: Task, name: str, start_method: str) -> None:
     func = getattr(task, "func", task)  # functools.partial(f, ...) is sent as f, by name
     if interactive and getattr(func, "__module__", None) == "__main__":
         raise ValueError(
-            f"task {name!r} is defined in this notebook (module __main__). A process started "
-            f"with {start_method!r} is a fresh Python that imports your task by name, and a "
+            f"{what} {name!r} is defined in this notebook (module __main__). A process started "
+            f"with {start_method!r} is a fresh Python that imports your function by name, and a "
             "notebook cannot be imported: define the function in a module (a .py file next "
             "to the notebook) and import it from there, or use a built-in workload."
         )
@@ -72,7 +76,7 @@ def _check_sendable(task: Task, name: str, start_method: str) -> None:
         pickle.dumps(task)
     except Exception as exc:
         raise ValueError(
-            f"task {name!r} cannot be sent to another process ({type(exc).__name__}: {exc}). "
+            f"{what} {name!r} cannot be sent to another process ({type(exc).__name__}: {exc}). "
             "Lambdas, nested functions and objects holding locks or open files cannot be "
             "pickled: define the function at the top level of a module and import it."
         ) from exc
@@ -132,7 +136,9 @@ def run_processes(
     for task, name in zip(tasks, names):
         receive, send = ctx.Pipe(duplex=False)
         args = (task, name, barrier, send, switch_interval, timeout)
-        procs.append(ctx.Process(target=_process_main, args=args, name=name, daemon=True))
+        proc = ctx.Process(target=_process_main, args=args, name=name, daemon=True)
+        proc._helpers_worker = True  # a recording() around this run leaves it to us
+        procs.append(proc)
         conns.append((receive, send))
     requested = [0] * len(procs)
     results: dict[int, object] = {}

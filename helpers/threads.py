@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 
 from . import automatic
-from .recorder import Control, LaneRecorder, Stopped, now
+from .children import ChildProcesses
+from .recorder import Control, LaneRecord, LaneRecorder, Stopped, now
 from .rules_fast import build_timeline
 from .tasks import (
     MAX_THREADS,
@@ -44,6 +45,22 @@ from .workloads import Workload
 __all__ = ["Recording", "ThreadRun", "recording", "run_threads", "start_threads"]
 
 _recording_lock = threading.Lock()  # one recording() at a time: it replaces Thread.start
+_active: Recording | None = None  # the recording in progress in this process, if any
+
+
+def _forget_after_fork() -> None:
+    """A forked child is a copy of its parent, recording in progress included: the
+    child starts with none (helpers.children records it with one of its own)."""
+    global _recording_lock, _active
+    if _active is not None:
+        threading.Thread.start = _active._original_start
+        automatic.detach()  # the forking thread's lane is the parent's, not ours
+        _active = None
+    _recording_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; spawn children start from nothing anyway
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _process_name() -> str:
@@ -52,7 +69,8 @@ def _process_name() -> str:
 
 class Recording:
     """``with helpers.recording() as rec:`` records the calling thread and every thread
-    started inside the block; ``rec.timeline`` is the Timeline once the block is over.
+    and process started inside the block; ``rec.timeline`` is the Timeline once the
+    block is over. (Processes: helpers.children.)
 
     How: while the block runs, ``threading.Thread.start`` is replaced by a version
     that wraps the thread's ``run`` so that the new thread records itself (the same
@@ -79,10 +97,13 @@ class Recording:
     def __enter__(self) -> Recording:
         if not _recording_lock.acquire(blocking=False):
             raise RuntimeError("a recording is already running: recordings do not nest")
+        global _active
         self._old_interval = sys.getswitchinterval()
         self._original_start = threading.Thread.start
+        self._children = ChildProcesses(type(self), self.switch_interval)
         self._auto = automatic.automatic_recording()
         self._auto.__enter__()
+        self._children.__enter__()
         caller = LaneRecorder(threading.current_thread().name, self.control, auto=True,
                               stoppable=False)  # fmt: skip
         self.lanes.append(caller)
@@ -94,6 +115,7 @@ class Recording:
             recording._original_start(thread)
 
         threading.Thread.start = start
+        _active = self
         if self.switch_interval is not None:
             sys.setswitchinterval(self.switch_interval)
         caller.begin()
@@ -117,23 +139,35 @@ class Recording:
 
         thread.run = recorded_run
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        records = self.stop(failed=exc_type is not None)
+        self._timeline = self._children.timeline(records)
+
+    def stop(self, failed: bool = False) -> list[LaneRecord]:
+        """Stop recording; return the lanes of this process, then those of its children.
+
+        ``failed``: the block raised, so children still running are stopped too.
+        """
+        global _active
         caller = self.lanes[0]
         try:
             automatic.detach()
             caller.end()
             threading.Thread.start = self._original_start
+            _active = None
             self.control.request_stop()  # recorded threads still running stop recording
             for lane in self.lanes[1:]:
                 automatic.detach_other(lane)
                 lane.end()  # from here: no heartbeat, but its CPU time so far
         finally:
-            self._auto.__exit__(None, None, None)
-            sys.setswitchinterval(self._old_interval)
-            _recording_lock.release()
+            try:
+                children = self._children.stop(failed)  # Process.start back; their lanes
+            finally:
+                self._auto.__exit__(None, None, None)
+                sys.setswitchinterval(self._old_interval)
+                _recording_lock.release()
         name = _process_name()
-        records = [ln.to_record(name) for ln in self.lanes if len(ln.beats)]
-        self._timeline = build_timeline(records, run_info("threads", None, self.switch_interval))
+        return [ln.to_record(name) for ln in self.lanes if len(ln.beats)] + children
 
 
 def recording(*, switch_interval: float | None = None) -> Recording:

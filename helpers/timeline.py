@@ -62,6 +62,9 @@ class Lane:
     cpu_ns: int  # CPU time the thread used, measured by the OS (time.thread_time)
     auto: bool = False  # recorded automatically (any function) rather than by a workload
     kind: str = "thread"  # or "task": a generator or coroutine taking turns on a thread
+    # Labelled stretches over the states, (start, end, text): a pool worker's tasks
+    # (helpers.children). Not states: the lane is in its states under them.
+    labels: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,8 +201,12 @@ class Timeline:
         return "\n".join([self.describe(), table, *self.notes])
 
     def heading(self) -> str:
-        """What ran, e.g. "2 threads" or "3 processes (spawn)": the picture's first line."""
+        """What ran, e.g. "2 threads", "3 processes (spawn)" or "3 processes, 5 threads (fork)":
+        the picture's first line."""
         method = f" ({self.info.start_method})" if self.info.start_method else ""
+        processes = len({ln.pid for ln in self.lanes})
+        if self.info.kind == "processes" and processes < len(self.lanes):
+            return f"{processes} processes, {len(self.lanes)} threads{method}"
         return f"{len(self.lanes)} {self.info.kind}{method}"
 
     def describe(self) -> str:
