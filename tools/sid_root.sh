@@ -78,11 +78,17 @@ run() {
         --exclude=.pytest_cache --exclude=.ruff_cache --exclude='*.egg-info' -cf - . |
         tar -C "$root/course" -xf -
     local status=0
+    # A command a script starts in the background gets SIGINT and SIGQUIT ignored, unless job
+    # control is on; Python then never raises KeyboardInterrupt, and the tests of what an
+    # interrupt does (the kernel's Stop button) cannot pass. So the job runs with job control
+    # (its own process group, SIGINT as a learner's Python has it); our INT trap still ends it.
+    set -m
     chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI="${CI:-}" \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         PIP_CERT=/etc/ssl/certs/course-ca.pem SSL_CERT_FILE=/etc/ssl/certs/course-ca.pem \
         PIP_DISABLE_PIP_VERSION_CHECK=1 JUPYTER_PREFER_ENV_PATH=1 \
         /bin/sh -c 'cd /course && exec "$@"' sh "$@" &
+    set +m
     # Waiting in the background lets a TERM or HUP sent to this script run its trap at once
     # (bash runs traps only between commands); what is left in the root is ended there.
     wait "$!" || status=$?
