@@ -1,0 +1,98 @@
+"""Two witnesses of the GIL that do not use the rules: checks of Python, not of our reading.
+
+The timeline's "two threads never both run" comes from rule 7 (helpers.rules), so checking
+it on the timeline checks only our own reading. These two look somewhere else:
+(a) the raw heartbeats (``intrusions``): two heartbeats of one thread a few microseconds
+    apart were both taken holding the GIL, so no other thread can have one in between.
+    A free-threaded Python (or a recorder that muddles its clocks) gives many.
+(b) the operating system (``cores_used``): CPU time over wall time (``time.process_time``).
+    Pure-Python threads under the GIL use about one core at most; C code that lets the
+    GIL go (hashlib) uses more, where two cores are usable. On one core it cannot tell.
+
+    >>> intrusions(beating_threads(2, seconds=0.02)) if gil_enabled() else 0
+    0
+    >>> 0 < cores_used(python_loop, python_loop) < 1.1 if gil_enabled() else True
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+
+import numpy as np
+
+from .recorder import LaneRecord, LaneRecorder
+from .system import gil_enabled
+
+__all__ = ["ONE_CORE", "beating_threads", "cores_used", "hashing", "intrusions", "python_loop"]
+
+CLOSE_NS = 5_000  # "a few microseconds": far below a GIL handoff and a switch interval (5 ms)
+# Two pure-Python threads under the GIL: CPU time over wall time measured 1.0-1.05 here
+# (a thread waiting for the GIL wakes every switch interval to ask: a little CPU time).
+ONE_CORE = 1.1
+_DATA = bytes(range(256)) * 16_384  # 4 MiB: hashlib lets the GIL go on data this big
+
+
+def intrusions(records: list[LaneRecord], within_ns: int = CLOSE_NS) -> int:
+    """How many heartbeats of other threads (same process) fall between two heartbeats of
+    one thread taken at most ``within_ns`` apart. Zero under the GIL."""
+    count = 0
+    for r in records:
+        beats = np.asarray(r.beats, dtype=np.int64)
+        close = np.diff(beats) <= within_ns
+        first, second = beats[:-1][close], beats[1:][close]
+        for other in records:
+            if other is not r and other.pid == r.pid:
+                theirs = np.asarray(other.beats, dtype=np.int64)
+                inside = np.searchsorted(theirs, second) - np.searchsorted(theirs, first, "right")
+                count += int(inside.sum())
+    return count
+
+
+def beating_threads(n: int = 2, seconds: float = 0.1) -> list[LaneRecord]:
+    """Run ``n`` threads that only take heartbeats, all at once; return what they recorded."""
+    recorders = [LaneRecorder(f"beater-{i + 1}") for i in range(n)]
+    go = threading.Barrier(n)
+
+    def beat(lane: LaneRecorder) -> None:
+        go.wait()
+        lane.begin()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            lane.beat()
+        lane.end()
+
+    threads = [threading.Thread(target=beat, args=(lane,)) for lane in recorders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [lane.to_record("this process") for lane in recorders]
+
+
+def python_loop(seconds: float = 0.2) -> None:
+    """Pure Python for ``seconds``: it needs the GIL all along."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        sum(i * i for i in range(200))
+
+
+def hashing(seconds: float = 0.2) -> None:
+    """hashlib on 4 MiB at a time for ``seconds``: C code that lets the GIL go while it works."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        hashlib.sha256(_DATA)
+
+
+def cores_used(*tasks, seconds: float = 0.2) -> float:
+    """Run each task (called with ``seconds``) in its own thread, all at once: how many
+    cores' worth of CPU time the process used meanwhile, as the operating system counts it."""
+    threads = [threading.Thread(target=task, args=(seconds,)) for task in tasks]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return (time.process_time() - cpu) / (time.perf_counter() - wall)
