@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from .recorder import LaneRecord, LaneRecorder
-from .system import gil_enabled
+from .system import gil_enabled  # noqa: F401 (the doctest above uses it)
 
 __all__ = ["ONE_CORE", "beating_threads", "cores_used", "hashing", "intrusions", "python_loop"]
 

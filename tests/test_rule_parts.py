@@ -8,12 +8,12 @@ can, and they name the step that slipped.
 from __future__ import annotations
 
 import pytest
+from records import record
 
 from helpers import rules, rules_fast
 from helpers.recorder import C_CALL_AUTO, Mark
 from helpers.states import AWAITING, BLOCKED, FINISHED, RUNNING
 from helpers.timeline import Span
-from records import record
 
 SETS = {"rules": rules, "rules_fast": rules_fast}
 

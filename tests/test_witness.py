@@ -8,11 +8,11 @@ free-threaded build the real runs below give many intrusions and the asserts say
 from __future__ import annotations
 
 import pytest
+from records import MS, US, record
 
 import helpers
 from helpers import witness
 from helpers import workloads as w
-from records import MS, US, record
 
 pytestmark = pytest.mark.usefixtures("no_leftovers")
 
