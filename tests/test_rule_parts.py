@@ -47,7 +47,11 @@ def test_task_lane(module):
     steps.kind = "task"
     lane = part(module, "task_lane")(steps, 100)
     assert [(s.start, s.end, s.state) for s in lane.spans] == [
-        (10, 20, RUNNING), (20, 50, AWAITING), (50, 60, RUNNING), (60, 100, FINISHED)]
+        (10, 20, RUNNING),
+        (20, 50, AWAITING),
+        (50, 60, RUNNING),
+        (60, 100, FINISHED),
+    ]
     assert lane.kind == "task"
     steps.open_until = 90  # still suspended when recording ended at 90
     lane = part(module, "task_lane")(steps, 90)
@@ -60,7 +64,9 @@ def test_split_at_callbacks(module):
     # heartbeats inside the call at 120 and 170: Python ran between them (a key function)
     r = record("a", [90, 120, 170, 210], marks=[auto])
     assert part(module, "split_at_callbacks")(r) == [
-        Mark(100, 120, C_CALL_AUTO, "sorted", 50), Mark(170, 200, C_CALL_AUTO, "sorted", 50)]
+        Mark(100, 120, C_CALL_AUTO, "sorted", 50),
+        Mark(170, 200, C_CALL_AUTO, "sorted", 50),
+    ]
     r = record("a", [90, 210], marks=[auto])  # no heartbeat inside: C code all along
     assert part(module, "split_at_callbacks")(r) == [auto]
     lock = Mark(80, 250, BLOCKED, "lock 'a'", -1)  # begun inside a known region: dropped
@@ -74,5 +80,8 @@ def test_merge_and_clip(module):
              Span(20, 30, RUNNING, inferred=True), Span(30, 50, BLOCKED, "sleep"),
              Span(50, 60, BLOCKED, "sleep")]  # fmt: skip
     assert tidy(module, spans, 55) == (
-        Span(0, 20, RUNNING), Span(20, 30, RUNNING, inferred=True), Span(30, 55, BLOCKED, "sleep"))
+        Span(0, 20, RUNNING),
+        Span(20, 30, RUNNING, inferred=True),
+        Span(30, 55, BLOCKED, "sleep"),
+    )
     assert tidy(module, spans, 20) == (Span(0, 20, RUNNING),)
