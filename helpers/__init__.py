@@ -9,6 +9,7 @@ Two rooms. The engine, here in helpers/, in the order the data flows:
   timeline               the result, plain data: lanes of spans (tables: its text)
   picture, chrome_trace  read a Timeline: the Gantt chart (palette), the Perfetto trace
   locks, fuzz, widgets, classroom_mode, system   tools for your code, notebooks, projectors
+  witness                the GIL checked without the rules: raw heartbeats, the OS's CPU time
 The lessons, in helpers/lessons/: what exists for one notebook (races, philosophers, ...).
 
     >>> import threading, time
@@ -22,7 +23,7 @@ The lessons, in helpers/lessons/: what exists for one notebook (races, philosoph
     0.0
 """
 
-from . import fuzz, locks, workloads
+from . import fuzz, locks, witness, workloads
 from .chrome_trace import load_trace, save_trace
 from .classroom_mode import classroom
 from .intervals import overlap_ms
@@ -56,5 +57,5 @@ __all__ = [
     "Timeline", "WAITING_CPU", "WAITING_GIL", "classroom", "cores", "free_threaded_build",
     "fuzz", "gil_enabled", "load_trace", "locks", "overlap_ms", "plot", "python_info",
     "record_tasks", "recording", "recording_steps", "run_processes", "run_threads",
-    "save_trace", "usable_cores", "workloads",
+    "save_trace", "usable_cores", "witness", "workloads",
 ]  # fmt: skip
