@@ -9,9 +9,8 @@ it on the timeline checks only our own reading. These two look somewhere else:
     Pure-Python threads under the GIL use about one core at most; C code that lets the
     GIL go (hashlib) uses more, where two cores are usable. On one core it cannot tell.
 
-    >>> intrusions(beating_threads(2, seconds=0.02)) if gil_enabled() else 0
-    0
-    >>> 0 < cores_used(python_loop, python_loop) < 1.1 if gil_enabled() else True
+    >>> seen = look()        # both, at once: print(seen) says what each saw
+    >>> seen.intrusions == 0 if gil_enabled() else seen.intrusions > 0
     True
 """
 
@@ -20,13 +19,15 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from typing import NamedTuple
 
 import numpy as np
 
 from .recorder import LaneRecord, LaneRecorder
-from .system import gil_enabled  # noqa: F401 (the doctest above uses it)
+from .system import gil_enabled, usable_cores  # noqa: F401 (the doctest uses gil_enabled)
 
-__all__ = ["ONE_CORE", "beating_threads", "cores_used", "hashing", "intrusions", "python_loop"]
+__all__ = ["ONE_CORE", "Seen", "beating_threads", "cores_used", "hashing", "intrusions", "look",
+           "python_loop"]  # fmt: skip
 
 CLOSE_NS = 5_000  # "a few microseconds": far below a GIL handoff and a switch interval (5 ms)
 # Two pure-Python threads under the GIL: CPU time over wall time measured 1.0-1.05 here
@@ -96,3 +97,32 @@ def cores_used(*tasks, seconds: float = 0.2) -> float:
     for t in threads:
         t.join()
     return (time.process_time() - cpu) / (time.perf_counter() - wall)
+
+
+class Seen(NamedTuple):
+    """What the two witnesses saw in one run (``look``)."""
+
+    intrusions: int  # (a) other threads' heartbeats between two close ones of a thread
+    python_cores: float  # (b) cores used by two pure-Python threads
+    hash_cores: float  # (b) cores used by two hashlib threads: can the OS count two at all?
+
+    @property
+    def os_can_tell(self) -> bool:
+        """(b) means something only where the OS was seen counting two cores at work."""
+        return usable_cores() >= 2 and self.hash_cores > ONE_CORE
+
+    def __str__(self) -> str:
+        b = (f"{self.python_cores:.2f} cores for two Python threads, {self.hash_cores:.2f} "
+             f"for two hashlib threads")  # fmt: skip
+        if not self.os_can_tell:
+            why = "one usable core" if usable_cores() < 2 else "other programs kept the cores busy"
+            b += f" (cannot tell this run: {why}; (a) carries the claim)"
+        return (f"(a) heartbeats of other threads between two close ones of a thread: "
+                f"{self.intrusions}\n(b) CPU time / wall time: {b}")  # fmt: skip
+
+
+def look(seconds: float = 0.2) -> Seen:
+    """Ask both witnesses: two beating threads (a), then two Python and two hashlib threads (b)."""
+    found = intrusions(beating_threads(2, seconds=seconds / 2))
+    python = cores_used(python_loop, python_loop, seconds=seconds)
+    return Seen(found, python, cores_used(hashing, hashing, seconds=seconds))
