@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from checks import missing
 
 try:
     import tomllib
@@ -124,7 +126,8 @@ def test_binder_postbuild_installs_the_package():
 
 
 def test_repo2docker_renders_the_binder_dockerfile(tmp_path):
-    pytest.importorskip("repo2docker", reason="jupyter-repo2docker is in the [test] extra")
+    if importlib.util.find_spec("repo2docker") is None:
+        missing("jupyter-repo2docker is in the [test] extra: pip install -e '.[test]'")
     # --no-build renders the Dockerfile without Docker; --debug prints it.
     result = subprocess.run(
         [sys.executable, "-m", "repo2docker", "--no-build", "--debug", str(ROOT)],

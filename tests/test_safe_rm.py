@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from checks import missing
 
 SAFE_RM = Path(__file__).resolve().parents[1] / "tools" / "safe_rm.sh"
 
@@ -26,7 +27,7 @@ def _mounted(path: Path) -> bool:
 def bound(tmp_path):
     """tmp/build/sid-root/dev with tmp/fake-dev bound onto it; unmounted at the end anyway."""
     if os.geteuid() != 0:
-        pytest.skip("bind mounts need root (CI runs as root)")
+        missing("bind mounts need root (CI runs as root)")
     fake_dev = tmp_path / "fake-dev"
     fake_dev.mkdir()
     (fake_dev / "null").write_text("a device the clean-up must not delete\n")
@@ -34,7 +35,7 @@ def bound(tmp_path):
     target.mkdir(parents=True)
     (tmp_path / "build" / "sid-root" / "file").write_text("part of the root\n")
     if subprocess.run(["mount", "--bind", str(fake_dev), str(target)]).returncode != 0:
-        pytest.skip("mount --bind is not allowed here")
+        missing("mount --bind is not allowed here")
     yield tmp_path, fake_dev, target
     if _mounted(target):
         subprocess.run(["umount", str(target)])
@@ -110,7 +111,7 @@ SID_ROOT = SAFE_RM.with_name("sid_root.sh")
 @pytest.fixture
 def mini_root(tmp_path):
     if os.geteuid() != 0:
-        pytest.skip("chroot and mounts need root (CI runs as root)")
+        missing("chroot and mounts need root (CI runs as root)")
     root = tmp_path / "sid-root"
     _mini_root(root)
     yield root
