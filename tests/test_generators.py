@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 
 import pytest
 
@@ -210,7 +211,9 @@ def test_running_order_and_no_overlap_on_one_thread():
     tl = rec.timeline
     # a b c a (b ends) c (a ends) (c ends): each generator's last step is the one that ends it
     assert generators.running_order(tl) == ["a", "b", "c", "a", "b", "c", "a", "c"]
-    assert tl.same_instant_ms() == 0.0
+    # (No overlap check: steps on one thread are one after another by construction; the
+    # order above is what the recording could get wrong.)
+    assert {lane.native_id for lane in tl.lanes} == {threading.get_native_id()}
 
 
 def test_same_instant_finds_lanes_that_ran_at_once():

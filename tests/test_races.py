@@ -17,7 +17,7 @@ def test_a_call_between_read_and_write_loses_updates(no_leftovers):
         if run.lost > 0:
             break
     assert run.lost > 0 and run.stale_writes
-    assert run.expected == 800_000 and run.counter == run.expected - run.lost
+    assert run.expected == 800_000 and run.counter < 800_000  # 4 x 200,000 additions
 
 
 def test_a_lock_loses_none(no_leftovers):

@@ -11,6 +11,7 @@ import time
 import pytest
 
 import helpers
+from helpers import witness
 from helpers.recorder import LaneRecorder
 from tests.test_gil_invariants import overlap_ns
 
@@ -116,17 +117,24 @@ def test_recording_and_run_threads_agree_on_the_same_work():
 
     def measure() -> list[str]:
         """What did not add up against the OS's CPU time (the structural checks assert)."""
-        by_run = helpers.run_threads(tasks)
+        run = helpers.threads.start_threads(tasks)
+        by_run = run.wait()
+        # Outside the rules (which keep running spans apart): the raw heartbeats of run_threads,
+        # and the OS's CPU time over the recorded block (one core at most for two Python threads).
+        assert witness.intrusions([ln.to_record("this process") for ln in run.lanes]) == 0
+        cpu, wall = time.process_time(), time.perf_counter()
         with helpers.recording() as rec:
             threads = [threading.Thread(target=t) for t in tasks]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+        cores = (time.process_time() - cpu) / (time.perf_counter() - wall)
+        assert cores <= witness.ONE_CORE, f"two Python threads used {cores:.2f} cores"
         short = []
         for tl, lanes in ((by_run, by_run.lanes), (rec.timeline, rec.timeline.lanes[1:])):
             a, b = (tl.spans(helpers.RUNNING, lane=ln.name) for ln in lanes)
-            assert overlap_ns(a, b) == 0
+            assert overlap_ns(a, b) == 0  # the rules' own consistency (rule 7)
             for lane in lanes:
                 states = {s.state for s in lane.spans}
                 assert helpers.RUNNING in states and helpers.WAITING_GIL in states, states
