@@ -13,6 +13,7 @@ import pytest
 import helpers
 from helpers import locks
 from helpers.lessons.philosophers import Table, eating_spans, most_at_once
+from tests.checks import until
 
 
 def start(target, *args, name):
@@ -71,8 +72,8 @@ def test_semaphore_counts_permits_and_holders(no_leftovers):
     assert sem.acquire(timeout=0.01) is False
     got = []
     th = start(lambda: got.append(sem.acquire(timeout=5)), name="third")
-    time.sleep(0.05)
-    assert locks.waits() == ["third waits for semaphore 'waiter' held by MainThread"]
+    expected = ["third waits for semaphore 'waiter' held by MainThread"]
+    assert until(lambda: locks.waits() == expected, timeout=5), locks.waits()
     sem.release()
     th.join(5)
     assert got == [True] and sorted(sem.holders()) == ["MainThread", "third"]
@@ -113,9 +114,9 @@ def test_a_lock_held_by_a_thread_that_ended_is_held_for_ever(no_leftovers):
     th = start(careless, name="careless")
     th.join(5)
     got = []
-    waiter = start(lambda: got.append(lock.acquire(timeout=0.3)), name="waiter")
-    time.sleep(0.05)
-    assert locks.waits() == ["waiter waits for lock 'config' held by careless, which has ended"]
+    waiter = start(lambda: got.append(lock.acquire(timeout=2)), name="waiter")
+    expected = ["waiter waits for lock 'config' held by careless, which has ended"]
+    assert until(lambda: locks.waits() == expected, timeout=2), locks.waits()
     waiter.join(5)
     assert got == [False]
     lock.release()  # a Lock may be released by another thread: the way out here
