@@ -18,7 +18,6 @@ from checks import missing
 
 from helpers import automatic
 from helpers.recorder import C_CALL_AUTO, LaneRecorder, Stopped
-from tests.checks import missing
 
 
 def fib(n: int) -> int:

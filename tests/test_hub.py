@@ -19,7 +19,6 @@ its environment is then killed, and its survival fails the test.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -35,8 +34,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from checks import missing
-
-from tests.checks import missing
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))

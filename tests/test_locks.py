@@ -9,11 +9,11 @@ import threading
 import time
 
 import pytest
+from checks import until
 
 import helpers
 from helpers import locks
 from helpers.lessons.philosophers import Table, eating_spans, most_at_once
-from tests.checks import until
 
 
 def start(target, *args, name):

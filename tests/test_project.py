@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -13,8 +12,6 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from checks import missing
-
-from tests.checks import missing
 
 try:
     import tomllib

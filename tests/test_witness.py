@@ -8,6 +8,7 @@ free-threaded build the real runs below give many intrusions and the asserts say
 from __future__ import annotations
 
 import pytest
+from checks import missing
 from records import MS, US, record
 
 import helpers
@@ -69,10 +70,11 @@ def test_the_os_counts_at_most_one_core_for_python_threads_and_more_for_hashlib(
             break
     python = witness.cores_used(witness.python_loop, witness.python_loop)
     print(f"cores used: hashlib {hashing:.2f}, pure Python {python:.2f}")
-    assert hashing > 1.3, "C code that releases the GIL runs on two cores at once"
-    if helpers.gil_enabled():
+    if helpers.gil_enabled():  # an upper bound: it holds on a busy machine too
         assert python <= witness.ONE_CORE, "under the GIL, Python threads use one core at most"
-    else:
+    if hashing <= 1.3:  # other programs had the second core all along: (b) saw nothing
+        missing(f"the OS never counted two cores at work (hashlib: {hashing:.2f})")
+    if not helpers.gil_enabled():
         assert python > 1.3
 
 
