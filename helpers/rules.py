@@ -115,6 +115,13 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
         until then; it is a C call that keeps the GIL.
     5.  Between its running spans, a thread is what its innermost region says:
         blocked, a C call (holding the GIL), a C call with the GIL released.
+        But a region that gave the GIL away ends when its thread has the GIL
+        back, and a thread that woke up while another held it waits a switch
+        interval before it asks for it. So where the last heartbeat in the
+        process before the region's end (a heartbeat of its thread) is another
+        thread's, one that kept the GIL and was not its last, the GIL was taken
+        from that thread for this one: the region's last switch interval, not
+        before that thread's slice began, was *waiting for the GIL*.
     6.  An automatically recorded long C call is decided from evidence, as a
         whole (a C function releases the GIL for all of its work, or not at all):
         - it computed (its CPU time is at least COMPUTED_SHARE of its length,
@@ -260,6 +267,8 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
     # Rule 7's "ran last": heartbeats, each with whether it gave the GIL away.
     kept = [(t, j, t not in releases[j]) for t, j in events]
 
+    beat_sets = [set(r.beats) for r in records]
+
     lanes = []
     for i, r in enumerate(records):
         others = [x for j in range(n) if j != i for x in holding[j]]
@@ -271,11 +280,14 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
                 spans.append(Span(s, e, RUNNING))
             elif m is None:  # rule 7
                 spans += silent_piece(s, e, i, r.auto, others, kept, gil, gap)
-            elif m.kind == C_CALL_AUTO:  # rule 6
-                state, inferred = decided[i, m]
-                spans.append(Span(s, e, state, m.label, inferred))
-            else:  # rule 5
-                spans.append(Span(s, e, m.kind, m.label))
+            else:  # rule 6, or rule 5
+                state, inferred = decided[i, m] if m.kind == C_CALL_AUTO else (m.kind, False)
+                woke = woke_at(i, m, e, state, events, releases, slices, beat_sets, hold_ns)
+                if gil and woke is not None and woke < e:
+                    spans += [Span(s, max(s, woke), state, m.label, inferred),
+                              Span(max(s, woke), e, WAITING_GIL)]
+                else:
+                    spans.append(Span(s, e, state, m.label, inferred))
         last = max(e for _, _, e, _ in pieces[i])
         if run_end > last:
             spans.append(Span(last, run_end, FINISHED))
@@ -285,6 +297,21 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
             cpu_ns=r.cpu_ns, auto=r.auto,
         ))  # fmt: skip
     return lanes
+
+
+def woke_at(lane, mark, end, state, events, releases, slices, beat_sets, hold_ns):
+    """Rule 5's wake-up: where the GIL wait at the end of a region that gave the GIL
+    away began (None: it did not wait). ``end``: the end of the piece drawn."""
+    if state not in RELEASES_GIL or end != mark.end or end not in beat_sets[lane]:
+        return None
+    before = [(t, j) for t, j in events if t < end]
+    if not before or before[-1][1] == lane:
+        return None  # nobody else ran since this thread's own last heartbeat
+    p, j = before[-1]
+    if p in releases[j] or p >= max(t for t, jj in events if jj == j):
+        return None  # that thread gave the GIL away, or ended: nothing was taken from it
+    slice_start = max(a for a, b in slices[j] if a <= p)
+    return max(mark.start, slice_start, end - hold_ns)
 
 
 def cut_gap(a: int, b: int, marks: list) -> list:

@@ -148,6 +148,7 @@ class _Process:
     def __init__(self, records: list[LaneRecord], gil: bool, gap: int, hold_ns: int) -> None:
         self.records, self.gil, self.gap = records, gil, gap
         self.hold = max(gap, hold_ns)  # rule 4: how long a ready thread waits at most
+        self.switch = hold_ns  # rule 5: how long a woken thread waits before it asks
         n = len(records)
         beats = [np.frombuffer(r.beats, dtype=np.int64) if len(r.beats) else
                  np.zeros(0, np.int64) for r in records]  # fmt: skip
@@ -251,11 +252,15 @@ class _Process:
                     spans.append(Span(s, e, RUNNING))
                 elif m is None:
                     spans += self._silent(s, e, i, r.auto, others)
-                elif m.kind == C_CALL_AUTO:
-                    state, inferred = decided[i, m]
-                    spans.append(Span(s, e, state, m.label, inferred))
                 else:
-                    spans.append(Span(s, e, m.kind, m.label))
+                    state, inferred = decided[i, m] if m.kind == C_CALL_AUTO else (m.kind, False)
+                    woke = self._woke(i, m, e, state)
+                    if woke is None:
+                        spans.append(Span(s, e, state, m.label, inferred))
+                    else:  # rule 5: it woke up, and the GIL was taken
+                        cut = max(s, woke)
+                        spans += [Span(s, cut, state, m.label, inferred),
+                                  Span(cut, e, WAITING_GIL)]
             last = pieces[i][-1][2]
             if run_end > last:
                 spans.append(Span(last, run_end, FINISHED))
@@ -280,6 +285,30 @@ class _Process:
             out.append(Span(s, e, alone, inferred=auto) if holder == lane
                        else Span(s, e, WAITING_GIL))  # fmt: skip
         return out
+
+    def _woke(self, lane: int, mark, end: int, state: str) -> int | None:
+        """Rule 5: where the GIL wait that ends a region that gave the GIL away began.
+
+        None where it did not wait: the region's end is not its thread's heartbeat, or
+        the process's last heartbeat before it is this thread's, or is one with which
+        another thread gave the GIL away or ended.
+        """
+        if not self.gil or state not in _RELEASES_GIL or end != mark.end:
+            return None
+        own = self.beats[lane]
+        k = int(np.searchsorted(own, end, side="left"))
+        if k >= len(own) or int(own[k]) != end:
+            return None
+        at = int(np.searchsorted(self.t, end, side="left")) - 1
+        if at < 0 or int(self.ln[at]) == lane:
+            return None
+        j, p = int(self.ln[at]), int(self.t[at])
+        if p in self.release_starts[j] or p >= int(self.beats[j][-1]):
+            return None
+        starts = [a for a, _ in self.slices[j]]
+        slice_start = starts[bisect.bisect_right(starts, p) - 1]
+        woke = max(mark.start, slice_start, end - self.switch)
+        return woke if woke < end else None
 
     def _last_to_keep_the_gil(self, e: int) -> int | None:
         """Rule 7: of the threads whose latest heartbeat before e kept the GIL, the latest."""
