@@ -284,6 +284,10 @@ def test_cpu_share_runs_04s_threads_under_a_quota(tmp_path):
 
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         missing("making a cgroup needs root (CI runs as root)")
+    if os.environ.get("COURSE_SID_ROOT") == "1":
+        # Not a missing precondition: the 3.14/3.15 root mounts no /sys by design (nothing in
+        # it may touch the machine's cgroups); CI's `make test` runs this test on the machine.
+        pytest.skip("inside tools/sid_root.sh's root, which has no /sys: run by `make test`")
     try:
         cpu_share._cgroup_parent()
     except SystemExit as exc:

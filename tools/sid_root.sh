@@ -7,6 +7,8 @@
 # While CMD runs, /proc, /dev and /dev/shm are mounted inside the root; they are unmounted on
 # every way out (end, failure, Ctrl-C, kill), and `make clean` goes through tools/safe_rm.sh,
 # which refuses to delete a folder with anything still mounted in it.
+# Inside, COURSE_SID_ROOT=1 is set: the tests that need the machine itself (its cgroups under
+# /sys, never mounted here) know they run in the root and leave it to `make test`.
 # The mirror is the one this machine's apt already uses (MIRROR=... to choose another).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -83,7 +85,7 @@ run() {
     # interrupt does (the kernel's Stop button) cannot pass. So the job runs with job control
     # (its own process group, SIGINT as a learner's Python has it); our INT trap still ends it.
     set -m
-    chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI="${CI:-}" \
+    chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI="${CI:-}" COURSE_SID_ROOT=1 \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         PIP_CERT=/etc/ssl/certs/course-ca.pem SSL_CERT_FILE=/etc/ssl/certs/course-ca.pem \
         PIP_DISABLE_PIP_VERSION_CHECK=1 JUPYTER_PREFER_ENV_PATH=1 \
