@@ -156,7 +156,8 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
         Without the GIL: waiting for a core, or running (inferred) for automatic.
     8.  A thread's lane begins when it was free to run (Thread.start was called,
         or the start line released it): until its first heartbeat it was silent,
-        and rule 7 says what it waited for. A process's lane begins with
+        and rule 7 says what it waited for; where rule 7 finds no thread holding
+        the GIL, it was *starting* (a new thread's bootstrap). A process's lane begins with
         *starting*, from when its parent asked for it to its first heartbeat.
         Every lane ends *finished* after its last heartbeat.
     9.  A task (a generator or coroutine taking turns on one thread) runs during
@@ -279,7 +280,7 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
             if kind == "run":
                 spans.append(Span(s, e, RUNNING))
             elif m is None:  # rule 7
-                spans += silent_piece(s, e, i, r.auto, others, kept, gil, gap)
+                spans += silent_piece(s, e, i, r.auto, others, kept, gil, gap, r.beats[0])
             else:  # rule 6, or rule 5
                 state, inferred = decided[i, m] if m.kind == C_CALL_AUTO else (m.kind, False)
                 woke = woke_at(i, m, e, state, events, releases, slices, beat_sets, hold_ns)
@@ -344,7 +345,7 @@ def last_to_keep_the_gil(beats, e):
     return None
 
 
-def silent_piece(a, b, lane, auto, others, kept, gil, gap) -> list[Span]:
+def silent_piece(a, b, lane, auto, others, kept, gil, gap, first) -> list[Span]:
     """Rule 7: a stretch in which the thread was silent and had not said why."""
     alone = Span(a, b, RUNNING, inferred=True) if auto else Span(a, b, WAITING_CPU)
     if not gil:
@@ -355,7 +356,9 @@ def silent_piece(a, b, lane, auto, others, kept, gil, gap) -> list[Span]:
             out.append(Span(s, e, WAITING_GIL))
         else:  # nobody in the process ran: the thread that ran last held the GIL
             holder = last_to_keep_the_gil(kept, e)
-
+            if holder is None and e <= first:  # rule 8: nobody holds it, the thread starts
+                out.append(Span(s, e, STARTING))
+                continue
             out.append(Span(s, e, alone.state, inferred=alone.inferred) if holder == lane
                        else Span(s, e, WAITING_GIL))  # fmt: skip
     return out

@@ -282,6 +282,9 @@ class _Process:
                 out.append(Span(s, e, WAITING_GIL))
                 continue
             holder = self._last_to_keep_the_gil(e)
+            if holder is None and e <= int(self.beats[lane][0]):  # rule 8: it starts
+                out.append(Span(s, e, STARTING))
+                continue
             out.append(Span(s, e, alone, inferred=auto) if holder == lane
                        else Span(s, e, WAITING_GIL))  # fmt: skip
         return out

@@ -147,3 +147,44 @@ def test_random_records_cover_every_rule():
     thread_states = set(helpers.states.STATES) - {helpers.AWAITING}  # tasks: tests/test_steps.py
     assert {(st, False) for st in thread_states} <= seen
     assert (RUNNING, True) in seen and (C_CALL, True) in seen and (BLOCKED, True) in seen
+
+
+@pytest.mark.parametrize("build", [rules.build_timeline, rules_fast.build_timeline])
+def test_a_woken_thread_waits_for_the_gil_before_its_call_returns(build):
+    """Rule 5: a 10 ms sleep that returns 14 ms later, once the CPU thread that kept the
+    GIL lost it: blue for about the sleep, then a switch interval waiting for the GIL."""
+    ms = 1000 * US
+    cpu_beats = list(range(0, 30 * ms, 50 * US))  # a CPU thread, heartbeats every 50 us
+    sleep_start, sleep_end = 1 * ms, 15 * ms  # returned 4 ms late (5 ms switch interval)
+    sleeper = LaneRecord(name="sleeper", process_name="p1", pid=1, native_id=2, auto=True,
+                         cpu_ns=0, beats=array("q", [sleep_start, sleep_end, sleep_end + 10 * US]),
+                         marks=[(sleep_start, sleep_end, BLOCKED, "time.sleep", -1)],
+                         requested_ns=0, ready_ns=0)  # fmt: skip
+    cpu = LaneRecord(name="cpu", process_name="p1", pid=1, native_id=1, auto=True, cpu_ns=0,
+                     beats=array("q", cpu_beats), marks=[], requested_ns=0, ready_ns=0)
+    run = RunInfo(kind="threads", python="3.11.0", gil_enabled=True, free_threaded_build=False,
+                  switch_interval=0.005, usable_cores=2, cpu_count=2)  # fmt: skip
+    lane = build([cpu, sleeper], run).lanes[1]
+    blue = [s for s in lane.spans if s.state == BLOCKED]
+    amber = [s for s in lane.spans if s.state == helpers.WAITING_GIL and s.start >= sleep_start]
+    assert [(s.start, s.end) for s in blue] == [(sleep_start, sleep_end - 5 * ms)]
+    assert [(s.start, s.end) for s in amber] == [(sleep_end - 5 * ms, sleep_end)]
+
+
+@pytest.mark.parametrize("build", [rules.build_timeline, rules_fast.build_timeline])
+def test_a_new_thread_is_starting_while_nobody_holds_the_gil(build):
+    """Rule 8: the main thread starts a thread and blocks in join(); until the new
+    thread's first heartbeat nobody recorded holds the GIL: it is starting, not waiting."""
+    main = LaneRecord(name="MainThread", process_name="p1", pid=1, native_id=1, auto=True,
+                      cpu_ns=0, beats=array("q", [0, 10 * US, 20 * US, 900 * US]),
+                      marks=[(20 * US, 900 * US, BLOCKED, "join()", -1)],
+                      requested_ns=0, ready_ns=0)  # fmt: skip
+    new = LaneRecord(name="worker", process_name="p1", pid=1, native_id=2, auto=True, cpu_ns=0,
+                     beats=array("q", range(400 * US, 880 * US, 20 * US)), marks=[],
+                     requested_ns=0, ready_ns=15 * US)  # fmt: skip
+    run = RunInfo(kind="threads", python="3.11.0", gil_enabled=True, free_threaded_build=False,
+                  switch_interval=0.005, usable_cores=2, cpu_count=2)  # fmt: skip
+    lane = build([main, new], run).lanes[1]
+    before = [(s.start, s.end, s.state) for s in lane.spans if s.end <= 400 * US]
+    assert before[-1][2] == helpers.STARTING and before[-1][1] == 400 * US, before
+    assert helpers.WAITING_GIL not in {st for a, b, st in before if a >= 20 * US}, before
