@@ -79,4 +79,5 @@ def test_the_os_counts_at_most_one_core_for_python_threads_and_more_for_hashlib(
 
 
 def test_cores_used_of_one_thread_is_at_most_one():
-    assert 0.3 < witness.cores_used(witness.python_loop, seconds=0.1) <= witness.ONE_CORE
+    # At most one core: a busy machine can only lower it, so there is no floor but "it ran".
+    assert 0 < witness.cores_used(witness.python_loop, seconds=0.1) <= witness.ONE_CORE
