@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +76,7 @@ def failures(cwd: Path, targets: list[str], nbval: bool) -> tuple[list[str], str
         raise SystemExit(f"the copy's helpers is not the one imported ({where.strip()})")
     out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
     out = out.stdout
-    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", out, re.M)
+    failed = re.findall(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", out, re.M)
     return failed, out.strip().splitlines()[-1] if out.strip() else "(no output)"
 
 
@@ -95,8 +96,9 @@ def run(name: str) -> bool:
         for targets, nbval in ((tests, False), (NOTEBOOKS, True)):
             failed, last = failures(repo, targets, nbval)
             print(f"   {'notebooks' if nbval else 'tests'}: {last}")
-            for f in failed:
-                print(f"     caught by {f}")
+            checks = Counter(re.sub(r"\[.*\]$", "", f) for f in failed)  # one line a test
+            for check, times in checks.items():
+                print(f"     caught by {check}" + (f" ({times} cases)" if times > 1 else ""))
             caught += failed
         print(f"   -> {'CAUGHT' if caught else 'NOT CAUGHT: add a check'} ({len(caught)} checks)")
         return bool(caught)
