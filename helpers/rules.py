@@ -163,6 +163,71 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
     9.  A task (a generator or coroutine taking turns on one thread) runs during
         its steps and is *awaiting* between them; a task still suspended when
         recording ended is awaiting until then.
+
+    Each rule on made-up records (times in ns; ``show`` prints each lane as time, state, ...):
+
+    >>> from array import array
+    >>> from .timeline import RunInfo
+    >>> GIL = RunInfo("threads", "3.13", True, False, 0.005, 2, 2)
+    >>> def rec(name, beats, marks=(), auto=False, **kw):
+    ...     return LaneRecord(name, "p", 1, 0, auto, 0, array("q", beats), list(marks), **kw)
+    >>> def show(*records):
+    ...     for lane in build_timeline(list(records), GIL).lanes:
+    ...         spans = lane.spans
+    ...         print(lane.name + ":", *(f"{s.start} {s.state}" for s in spans), spans[-1].end)
+
+    Rules 1, 2 and 7: heartbeats 500 us apart (more than MERGE_GAP_NS) are two running
+    spans; silent between, with nobody else running, a workload waited for a core.
+
+    >>> show(rec("a", [0, 10, 500_000, 500_010]))
+    a: 0 running 10 waiting for a core 500000 running 500010
+
+    Rule 3: a's slice ends where b's heartbeat comes between two of a's.
+
+    >>> tl = build_timeline([rec("a", [0, 10, 20, 30]), rec("b", [25, 35])], GIL)
+    >>> [lane.slices for lane in tl.lanes]
+    [((0, 20), (30, 30)), ((25, 25), (35, 35))]
+
+    Rule 4: a workload's C call (100-900) ends at b's first heartbeat inside it (300).
+
+    >>> show(rec("a", [0, 100, 900], [(100, 900, C_CALL, "crc32", -1)]),
+    ...      rec("b", [50, 300, 310, 950]))
+    a: 0 waiting for GIL 100 C call 300 waiting for GIL 900 finished 950
+    b: 50 waiting for GIL 300 running 310 waiting for GIL 950
+
+    Rule 5: between running spans, a thread is what its region says.
+
+    >>> show(rec("a", [0, 100, 900], [(100, 900, BLOCKED, "sleep", -1)]))
+    a: 0 running 100 blocked 900
+
+    Rule 6: an automatic C call that computed (CPU 800 us of 900) while b ran Python
+    released the GIL; one that did not compute, with nobody else wanting the GIL, waited.
+
+    >>> show(rec("a", [0, 100, 900_000], [(100, 900_000, C_CALL_AUTO, "sha256", 800_000)], True),
+    ...      rec("b", [50, 300_000, 300_010], auto=True))
+    a: 0 waiting for GIL 100 C call, GIL released 900000
+    b: 50 waiting for GIL 100 running 300000 running 300010 finished 900000
+    >>> show(rec("a", [0, 100, 900_000], [(100, 900_000, C_CALL_AUTO, "sleep", 0)], True))
+    a: 0 running 100 blocked 900000
+
+    Rule 7: silent while b ran, a waited for the GIL; b, silent after it ran last, held it.
+
+    >>> show(rec("a", [0, 10, 20, 1_000_000, 1_000_010]), rec("b", [15, 30, 40, 999_000]))
+    a: 0 running 10 waiting for GIL 1000000 running 1000010
+    b: 15 waiting for GIL 30 running 40 waiting for a core 999000 finished 1000010
+
+    Rule 8: a process asked for at 40 is starting until its first heartbeat; finished after.
+
+    >>> show(rec("a", [100, 200], requested_ns=40), rec("b", [0, 300]))
+    a: 40 starting 100 running 200 finished 300
+    b: 0 waiting for GIL 300
+
+    Rule 9: a task runs during its steps (10-20, 50-60) and is awaiting between them.
+
+    >>> task = rec("t", [10, 20, 50, 60], kind="task")
+    >>> show(task, rec("b", [0, 100]))
+    t: 10 running 20 awaiting 50 running 60 finished 100
+    b: 0 running 100
     """
     start, end, notes = run_bounds(records)
     lanes: list[Lane | None] = [None] * len(records)

@@ -7,8 +7,10 @@ free-threaded build the real runs below give many intrusions and the asserts say
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
-from checks import missing
 from records import MS, US, record
 
 import helpers
@@ -64,20 +66,26 @@ def test_the_os_counts_at_most_one_core_for_python_threads_and_more_for_hashlib(
     if helpers.usable_cores() < 2:
         pytest.skip("one usable core: CPU time can never exceed wall time; the heartbeat "
                     "witness carries the claim here")  # fmt: skip
-    for _ in range(3):
+    python = witness.cores_used(witness.python_loop, witness.python_loop)
+    print(f"pure Python threads: {python:.2f} cores")
+    if helpers.gil_enabled():  # a busy machine only lowers it: this holds on any machine
+        assert python <= witness.ONE_CORE, "under the GIL, Python threads use one core at most"
+    for _ in range(5):
         hashing = witness.cores_used(witness.hashing, witness.hashing)
+        alone = witness.cores_used(witness.hashing)  # what one thread gets right now
+        print(f"hashlib: two threads {hashing:.2f} cores, one thread {alone:.2f}")
         if hashing > 1.3:
             break
-    python = witness.cores_used(witness.python_loop, witness.python_loop)
-    print(f"cores used: hashlib {hashing:.2f}, pure Python {python:.2f}")
-    if helpers.gil_enabled():  # an upper bound: it holds on a busy machine too
-        assert python <= witness.ONE_CORE, "under the GIL, Python threads use one core at most"
-    if hashing <= 1.3:  # other programs had the second core all along: (b) saw nothing
-        missing(f"the OS never counted two cores at work (hashlib: {hashing:.2f})")
+        time.sleep(0.2)
+    if hashing <= 1.3 and alone < 0.9 and os.environ.get("CI") != "true":
+        # Other work took the cores: even one thread did not get a whole one. The upper
+        # bound above was checked; the lower one cannot be on this run.
+        pytest.skip(f"machine too busy to see two cores (one thread got {alone:.2f} of one)")
+    assert hashing > 1.3, "C code that releases the GIL runs on two cores at once"
     if not helpers.gil_enabled():
         assert python > 1.3
 
 
 def test_cores_used_of_one_thread_is_at_most_one():
-    # At most one core: a busy machine can only lower it, so there is no floor but "it ran".
+    # Upper bound only: a busy machine can give the thread far less than a core.
     assert 0 < witness.cores_used(witness.python_loop, seconds=0.1) <= witness.ONE_CORE
