@@ -240,6 +240,7 @@ class _Process:
             self.slices = self.running
         for i in range(n):
             holding[i] += self.slices[i]
+        self.slice_starts = [[a for a, _ in s] for s in self.slices]  # for rule 5's wake-up
         self.release_starts = [set(rs) for rs in release_starts]  # for rule 7's "ran last"
 
         lanes = []
@@ -308,7 +309,7 @@ class _Process:
         j, p = int(self.ln[at]), int(self.t[at])
         if p in self.release_starts[j] or p >= int(self.beats[j][-1]):
             return None
-        starts = [a for a, _ in self.slices[j]]
+        starts = self.slice_starts[j]
         slice_start = starts[bisect.bisect_right(starts, p) - 1]
         woke = max(mark.start, slice_start, end - self.switch)
         return woke if woke < end else None
