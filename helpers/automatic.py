@@ -21,6 +21,7 @@ from evidence (helpers.rules, rule 6). ``sys.monitoring`` on Python 3.12+,
 from __future__ import annotations
 
 import _thread
+import os
 import sys
 import threading
 import time
@@ -624,6 +625,26 @@ def _make_profiler(lane: LaneRecorder):
 
 _users = 0  # runs (in this process) that currently record automatically
 _users_lock = threading.Lock()
+
+
+def _start_afresh_after_fork() -> None:
+    """A forked child is a copy of one thread of its parent, taken at any moment: the
+    lock may be held by a thread the child does not have (the re-arming thread holds it
+    now and then), and sys.monitoring is still installed, with no re-arming thread and
+    the parent's threads in ``_lanes``. The child starts with no recording at all; one
+    of its own (helpers.children, helpers.processes) installs everything again."""
+    global _users_lock, _users
+    _users_lock = threading.Lock()
+    _users = 0
+    _lanes.clear()
+    if USES_MONITORING:
+        _uninstall_monitoring()
+    else:
+        sys.setprofile(None)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; spawn children start from nothing anyway
+    os.register_at_fork(after_in_child=_start_afresh_after_fork)
 
 
 @contextmanager

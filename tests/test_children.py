@@ -133,6 +133,46 @@ def test_a_pool_that_is_terminated_on_exit_still_sends_its_workers_lanes():
     everything_put_back()
 
 
+def exit_3_unless_rearmed():
+    # On 3.12+ a recording's re-arming thread runs beside the main thread (automatic.py).
+    if sys.version_info >= (3, 12) and len(sys._current_frames()) < 2:
+        sys.exit(3)
+    count(20_000)
+
+
+@pytest.mark.skipif("fork" not in START_METHODS, reason="fork is POSIX only")
+def test_a_child_forked_while_another_thread_holds_the_recorders_lock_is_recorded():
+    # The re-arming thread holds automatic._users_lock now and then; a fork at that moment
+    # gave the child a lock that nobody would ever release: its recording waited for it
+    # forever, with SIGTERM held back, so Pool.terminate() hung in join (seen on 3.15).
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        with helpers.automatic._users_lock:
+            held.set()
+            release.wait(30)
+
+    with helpers.recording() as rec:
+        holder = threading.Thread(target=hold_the_lock, name="holder")
+        holder.start()
+        assert held.wait(30)
+        p = mp.get_context("fork").Process(target=exit_3_unless_rearmed, name="forked")
+        try:
+            p.start()
+            p.join(30)
+            hung = p.exitcode is None
+        finally:
+            release.set()
+            holder.join(30)
+            if p.exitcode is None:
+                p.kill()
+                p.join(30)
+    assert not hung, "the forked child never finished: it waited for its parent's lock"
+    assert p.exitcode == 0, f"exit code {p.exitcode} (3: no re-arming thread in the child)"
+    assert [ln.name for ln in rec.timeline.lanes if ln.pid == p.pid] == ["forked"]
+    everything_put_back()
+
+
 def test_a_childs_own_threads_are_recorded_in_its_group():
     with helpers.recording() as rec:
         p = mp.get_context("spawn").Process(target=with_a_thread, name="worker")
