@@ -134,9 +134,13 @@ def test_a_pool_that_is_terminated_on_exit_still_sends_its_workers_lanes():
 
 
 def exit_3_unless_rearmed():
-    # On 3.12+ a recording's re-arming thread runs beside the main thread (automatic.py).
-    if sys.version_info >= (3, 12) and len(sys._current_frames()) < 2:
-        sys.exit(3)
+    # On 3.12+ a recording's re-arming thread runs beside the main thread (automatic.py);
+    # a thread just started may take a moment to appear.
+    deadline = time.monotonic() + 10
+    while sys.version_info >= (3, 12) and len(sys._current_frames()) < 2:
+        if time.monotonic() > deadline:
+            sys.exit(3)
+        time.sleep(0.01)
     count(20_000)
 
 
