@@ -18,6 +18,14 @@ def make_cgroup(root, files: dict[str, str]) -> None:
         (root / name).write_text(text)
 
 
+def four_cpus(monkeypatch) -> None:
+    """A machine whose OS lets this process run on four CPUs."""
+    if hasattr(os, "sched_getaffinity"):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    else:
+        monkeypatch.setattr(os, "cpu_count", lambda: 4)
+
+
 @pytest.mark.parametrize(
     "files, quota",
     [
@@ -31,32 +39,33 @@ def make_cgroup(root, files: dict[str, str]) -> None:
         ({}, None),  # no cgroup files at all
     ],
 )
-def test_a_quota_is_reported_but_does_not_lower_the_usable_cores(tmp_path, files, quota):
+def test_a_quota_is_reported_but_does_not_lower_the_usable_cores(tmp_path, monkeypatch, files,
+                                                                quota):
     """A quota limits CPU time per period, not how many threads run at the same instant."""
+    four_cpus(monkeypatch)
     make_cgroup(tmp_path, files)
     c = system.cores(tmp_path)
     assert c["cgroup_quota"] == quota
-    assert c["cpuset"] is None
-    assert c["usable"] == c["affinity"] >= 1
+    assert (c["affinity"], c["cpuset"], c["usable"]) == (4, None, 4)
 
 
 @pytest.mark.parametrize(
-    "files, cpus",
+    "files, cpus, usable",  # usable: on a machine whose affinity allows four CPUs
     [
-        ({"cpuset.cpus.effective": "0\n"}, 1),  # cgroup v2
-        ({"cpuset.cpus.effective": "0-1\n"}, 2),
-        ({"cpuset.cpus.effective": "0-3,8,10-11\n"}, 7),
-        ({"cpuset/cpuset.effective_cpus": "0\n"}, 1),  # cgroup v1
-        ({"cpuset/cpuset.cpus": "1\n"}, 1),  # v1, older kernels
-        ({"cpuset.cpus.effective": "\n"}, None),  # empty: no limit to read
-        ({"cpuset.cpus.effective": "zero\n"}, None),
+        ({"cpuset.cpus.effective": "0\n"}, 1, 1),  # cgroup v2
+        ({"cpuset.cpus.effective": "0-1\n"}, 2, 2),
+        ({"cpuset.cpus.effective": "0-3,8,10-11\n"}, 7, 4),  # the affinity is smaller
+        ({"cpuset/cpuset.effective_cpus": "0\n"}, 1, 1),  # cgroup v1
+        ({"cpuset/cpuset.cpus": "1\n"}, 1, 1),  # v1, older kernels
+        ({"cpuset.cpus.effective": "\n"}, None, 4),  # empty: no limit to read
+        ({"cpuset.cpus.effective": "zero\n"}, None, 4),
     ],
 )
-def test_a_cpuset_limits_the_usable_cores(tmp_path, files, cpus):
+def test_a_cpuset_limits_the_usable_cores(tmp_path, monkeypatch, files, cpus, usable):
+    four_cpus(monkeypatch)
     make_cgroup(tmp_path, {**files, "cpu.max": "100000 100000\n"})
     c = system.cores(tmp_path)
-    assert c["cpuset"] == cpus
-    assert c["usable"] == (c["affinity"] if cpus is None else max(1, min(c["affinity"], cpus)))
+    assert (c["affinity"], c["cpuset"], c["usable"]) == (4, cpus, usable)
     assert c["cgroup_quota"] == 1.0  # reported beside it, whatever the cpuset says
 
 
