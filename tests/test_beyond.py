@@ -153,9 +153,12 @@ async def _adigest(data):
 
 def test_waits_overlap_in_threads_and_asyncio_but_not_in_turn(no_leftovers):
     in_turn = beyond.run(NAPS, IN_TURN).wall_s
-    assert in_turn >= 0.12
-    assert beyond.run(NAPS, "threads").wall_s < 0.6 * in_turn
-    assert beyond.run(NAPS, "asyncio").wall_s < 0.6 * in_turn
+    assert in_turn >= 0.12  # four naps of 30 ms, one after the other: never less
+    # Overlapped, they take about one nap. A busy machine can only make a run slower,
+    # so the best of three runs is compared with the baseline measured here.
+    for how in ("threads", "asyncio"):
+        best = min(beyond.run(NAPS, how).wall_s for _ in range(3))
+        assert best < 0.6 * in_turn, (how, best, in_turn)
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
@@ -168,7 +171,9 @@ def test_processes_work_with_every_start_method(method, no_leftovers):
 
 
 def test_processes_are_one_per_usable_core(no_leftovers):
-    pids = beyond.run(Scenario("pids", "", _pid_after, _apid, [(0.05,)] * 4), "processes").results
+    # Naps long enough (4 x 0.25 s) that the second process has started before the first
+    # could take every job, even on a busy machine where starting one takes a while.
+    pids = beyond.run(Scenario("pids", "", _pid_after, _apid, [(0.25,)] * 4), "processes").results
     assert len(set(pids)) == min(4, helpers.usable_cores())
 
 

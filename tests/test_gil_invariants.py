@@ -72,10 +72,17 @@ def test_two_cpu_threads_alternate_in_slices_of_the_switch_interval(interval_ms,
 
 
 def test_running_time_agrees_with_thread_time(realtime):
-    tl, _ = two_cpu_threads(seconds=0.4)
+    # Running (from heartbeats) against the OS's own CPU clock per thread. Another program
+    # that takes our core while a thread holds the GIL makes running exceed CPU time: a
+    # busy machine can only push them apart, so a run that misses is tried again.
+    for _attempt in range(3):
+        tl, _ = two_cpu_threads(seconds=0.4)
+        for s in tl.stats():
+            print(f"{s.name}: running {s.running_ms:.1f} ms, thread_time {s.cpu_ms:.1f} ms")
+        if all(s.running_ms == pytest.approx(s.cpu_ms, rel=0.05) for s in tl.stats()):
+            break
     for s in tl.stats():
-        print(f"{s.name}: running {s.running_ms:.1f} ms, thread_time {s.cpu_ms:.1f} ms")
-        assert s.running_ms == pytest.approx(s.cpu_ms, rel=0.05)
+        assert s.running_ms == pytest.approx(s.cpu_ms, rel=0.05), s
 
 
 def test_sleeping_and_io_threads_are_blocked_with_the_gil_released():
