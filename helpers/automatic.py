@@ -100,13 +100,21 @@ SAMPLE_CPU = {
 # away (a method of a built-in value type, or a built-in like len; see _may_go_quiet), is
 # switched off (sys.monitoring.DISABLE): `out.append(i)` in a loop then costs nothing.
 # Functions that may block or release the GIL (SAMPLE_CPU, and any seen to be long) are
-# watched at every call, always. Every REARM_S a helper thread switches the events of the
-# code that is running back on (sys.monitoring.set_events, our tool only), so that a hot
-# loop still beats a few times in each slice and a site whose callee changed is seen
-# again; a site that ever called two different functions stays watched. Not below a
-# switch interval of QUIET_MIN_INTERVAL: pictures of short slices need every event.
+# watched at every call, always. Every REARM_S the events of the code that is running are
+# switched back on (sys.monitoring.set_events, our tool only), so that a hot loop still
+# beats a few times in each slice and a site whose callee changed is seen again; a site
+# that ever called two different functions stays watched. Not below a switch interval of
+# QUIET_MIN_INTERVAL: pictures of short slices need every event.
+# Who switches them on: a recorded thread itself, at its next check (CHECK_EVERY_NS), while
+# its code still calls back; else a helper thread. The helper must take the GIL to do it,
+# and each time it does, a thread that waits for the GIL begins its switch interval again:
+# looking every 5 ms, it stretched two CPU-bound threads' slices (3.13, real-time priority:
+# a median of 6.2-8.5 ms in 8 runs of 20, not 5). So while the recorded threads do it, the
+# helper looks only every REARM_IDLE_S (a changed callee is then seen up to that late).
 QUIET_AFTER = 8
 REARM_S = 0.005
+REARM_IDLE_S = 0.02
+_REARM_NS = int(REARM_S * 1e9)
 # On 3.10/3.11 (sys.setprofile, where no place can be switched off) the calls of those
 # same functions are only counted, and one in QUIET_EVERY gives a heartbeat: the profile
 # function does as little as it can for them. (A method of a value type that iterates a
@@ -316,6 +324,7 @@ _sites: dict[tuple, tuple] = {}
 _mixed: set[tuple] = set()
 _quiet_fn: dict[object, bool] = {}  # _may_go_quiet, remembered
 _rearm = [False]  # a site was switched off since the events were last switched back on
+_rearmed_at = [0]  # when they were last switched back on (now() ns), by whichever thread
 _rearm_stop: list = []  # the lock that stops the re-arming thread, while it runs
 
 
@@ -348,19 +357,33 @@ def _short_at(code, offset, func) -> None:
         _mixed.add(key)
 
 
+def _switch_back_on(t: int) -> None:
+    """Switch our C-call events back on in the code that is running (set_events
+    instruments the running frames at once). ``_users_lock`` is held by the caller."""
+    _rearm[0] = False
+    _rearmed_at[0] = t
+    sys.monitoring.set_events(_tool_id, _EVENTS_PY)
+    sys.monitoring.set_events(_tool_id, _EVENTS_ALL)
+
+
 def _rearm_loop(stop) -> None:
-    """Every REARM_S, while sites are switched off: switch our C-call events back on
-    in the code that is running (set_events instruments the running frames at once)."""
-    mon = sys.monitoring
-    while not stop.acquire(timeout=REARM_S):
+    """While sites are switched off, switch them back on every REARM_S, unless the
+    recorded threads did it since the last look: then look again in REARM_IDLE_S."""
+    last_seen = _rearmed_at[0]
+    wait = REARM_S
+    while not stop.acquire(timeout=wait):
+        if _rearmed_at[0] != last_seen:  # a recorded thread did it: their code calls back
+            last_seen = _rearmed_at[0]
+            wait = REARM_IDLE_S
+            continue
+        wait = REARM_S
         if not _rearm[0]:
             continue
         with _users_lock:
             if _tool_id is None or not _rearm_stop or _rearm_stop[0] is not stop:
                 return
-            _rearm[0] = False
-            mon.set_events(_tool_id, _EVENTS_PY)
-            mon.set_events(_tool_id, _EVENTS_ALL)
+            _switch_back_on(now())
+            last_seen = _rearmed_at[0]
 
 
 
@@ -370,8 +393,15 @@ def _new_state(lane: LaneRecorder) -> list:
 
 
 def _check(state: list, t: int) -> None:
-    """Now and then (CHECK_EVERY_NS): has the run been stopped, or the lane filled up?"""
+    """Now and then (CHECK_EVERY_NS): has the run been stopped, or the lane filled up?
+    Are switched-off sites due to be switched back on (REARM_S)?"""
     state[_CHECK_AT] = t + CHECK_EVERY_NS
+    if _rearm[0] and t - _rearmed_at[0] >= _REARM_NS and _users_lock.acquire(False):
+        try:  # not waited for: if another thread is at it, the next check will do
+            if _tool_id is not None:
+                _switch_back_on(t)
+        finally:
+            _users_lock.release()
     lane = state[_LANE]
     if lane.control.stop:
         _lanes.pop(_get_ident(), None)
