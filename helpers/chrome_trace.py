@@ -84,7 +84,7 @@ def from_chrome_trace(trace: dict, source: str = "") -> Timeline:
     if other.get("format") != FORMAT:
         raise ValueError(f"{source or 'this trace'} was not saved by helpers (helpers.save_trace)"
                          ": only those can be loaded back into a Timeline")  # fmt: skip
-    info = RunInfo(**{k: other[k] for k in RunInfo.__dataclass_fields__})
+    info = RunInfo(**{k: other[k] for k in RunInfo.__dataclass_fields__ if k in other})
     spans: dict[int, list[Span]] = {}  # lane number -> its spans
     for e in trace["traceEvents"]:
         if e.get("ph") == "X":

@@ -11,7 +11,7 @@ parallelism.
     >>> 1 <= helpers.usable_cores() <= os.cpu_count()
     True
     >>> sorted(helpers.cores())
-    ['affinity', 'cgroup_quota', 'cpu_count', 'cpuset', 'usable']
+    ['affinity', 'at_once', 'cgroup_quota', 'cpu_count', 'cpuset', 'usable']
 """
 
 from __future__ import annotations
@@ -122,6 +122,10 @@ def cores(root: Path = CGROUP) -> dict:
                         of affinity and cpuset, at least 1 (what ``usable_cores()`` returns);
     ``cgroup_quota`` -- cores' worth of CPU *time* per period the cgroup allows, or None.
                         It does not lower ``usable``: it throttles, it does not serialize.
+    ``at_once``      -- cores' worth of CPU time this process can use at once, over a
+                        period: ``usable``, or the quota where that is smaller (a float).
+                        What a speed-up from processes is bounded by: 1.0 under a quota of
+                        one core, however many cores are usable.
 
     ``cpu_count`` counts hardware threads (with hyper-threading, two per physical core).
     ``os.process_cpu_count()`` (Python 3.13+) gives the affinity count; the cpuset is
@@ -133,9 +137,10 @@ def cores(root: Path = CGROUP) -> dict:
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpu_count
     cpuset = _cgroup_cpuset(root)
     usable = max(1, min(affinity, len(cpuset) if cpuset else affinity))
+    quota = _cgroup_quota(root)
     return {"cpu_count": cpu_count, "affinity": affinity,
             "cpuset": len(cpuset) if cpuset else None, "usable": usable,
-            "cgroup_quota": _cgroup_quota(root)}  # fmt: skip
+            "cgroup_quota": quota, "at_once": float(min(usable, quota or usable))}  # fmt: skip
 
 
 def usable_cores() -> int:

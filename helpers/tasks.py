@@ -100,6 +100,7 @@ def run_info(kind: str, start_method: str | None = None,
         free_threaded_build=py["free_threaded_build"],
         switch_interval=switch_interval or py["switch_interval"],
         usable_cores=cores["usable"], cpu_count=cores["cpu_count"], start_method=start_method,
+        cgroup_quota=cores["cgroup_quota"],
     )  # fmt: skip
 
 

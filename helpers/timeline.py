@@ -79,11 +79,14 @@ class RunInfo:
     usable_cores: int
     cpu_count: int
     start_method: str | None = None  # processes only
+    cgroup_quota: float | None = None  # cores' worth of CPU time per period (helpers.cores())
 
     def describe(self) -> str:
         """The Python and the machine in one line: every picture's and table's second line."""
         gil = "GIL enabled" if self.gil_enabled else "no GIL: threads can run at the same instant"
         cores = f"{self.usable_cores} usable core{'s' if self.usable_cores != 1 else ''}"
+        if self.cgroup_quota is not None:  # on a hub or Binder: the number that explains it
+            cores += f", a CPU quota of {self.cgroup_quota:g} core{'s' * (self.cgroup_quota != 1)}"
         return (f"Python {self.python} · {gil} · switch interval "
                 f"{self.switch_interval * 1000:g} ms · {cores}")  # fmt: skip
 

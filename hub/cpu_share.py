@@ -48,6 +48,8 @@ print(json.dumps({
     "cpu_ms": sum(s.cpu_ms for s in lanes),
     "slices": sum(s.slices for s in lanes),
     "quota_seen": helpers.cores()["cgroup_quota"],
+    "at_once_seen": helpers.cores()["at_once"],
+    "title_line": tl.info.describe(),
 }))
 """
 

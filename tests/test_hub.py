@@ -296,6 +296,11 @@ def test_cpu_share_runs_04s_threads_under_a_quota(tmp_path):
     assert (tmp_path / "quarter.png").stat().st_size > 10_000
     assert r["cpu_ms"] > 50, r  # the two threads did their work
     assert r["wall_ms"] >= 2 * r["cpu_ms"], f"a quarter of a core's quota did not hold: {r}"
+    # What the learner is told: the quota read from the cgroup the child really ran in.
+    print(f"the learner saw: quota {r['quota_seen']}, at once {r['at_once_seen']}; "
+          f"title line: {r['title_line']}")
+    assert r["quota_seen"] == 0.25 and r["at_once_seen"] == 0.25, r
+    assert "a CPU quota of 0.25 cores" in r["title_line"], r
     assert not list(Path(cpu_share._cgroup_parent()[0]).glob(f"course-cpu-share-{os.getpid()}-*"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
@@ -134,3 +135,28 @@ def test_a_quota_on_the_process_own_cgroup_counts_too(tmp_path, version):
         proc = "4:cpu,cpuacct:/system.slice/jupyter-ann.service\n1:memory:/elsewhere\n"
     assert system._cgroup_quota(tmp_path, proc) == 0.25
     assert system._cgroup_quota(tmp_path, "0::/\n") is None  # the root alone: no limit
+
+
+@pytest.mark.parametrize(
+    "files, at_once",  # on a machine whose affinity allows four CPUs
+    [
+        ({"cpu.max": "max 100000\n"}, 4.0),  # no quota: the usable cores
+        ({"cpu.max": "100000 100000\n"}, 1.0),  # Binder, a hub's `limits.cpu 1`
+        ({"cpu.max": "25000 100000\n"}, 0.25),
+        ({"cpu.max": "800000 100000\n"}, 4.0),  # a quota larger than the cores: the cores
+        ({"cpu.max": "150000 100000\n", "cpuset.cpus.effective": "0\n"}, 1.0),  # one CPU
+    ],
+)
+def test_at_once_is_the_smaller_of_the_usable_cores_and_the_quota(tmp_path, monkeypatch, files,
+                                                                 at_once):
+    four_cpus(monkeypatch)
+    make_cgroup(tmp_path, files)
+    assert system.cores(tmp_path)["at_once"] == at_once
+
+
+def test_the_title_line_names_a_quota_only_where_there_is_one():
+    info = helpers.timeline.RunInfo("threads", "3.13.0", True, False, 0.005, 8, 8)
+    assert info.describe().endswith("· 8 usable cores")
+    quota = dataclasses.replace(info, cgroup_quota=1.0)
+    assert quota.describe().endswith("· 8 usable cores, a CPU quota of 1 core")
+    assert "a CPU quota of 0.5 cores" in dataclasses.replace(info, cgroup_quota=0.5).describe()
