@@ -23,10 +23,11 @@ import sysconfig
 from pathlib import Path
 
 CGROUP = Path("/sys/fs/cgroup")
+PRESSURE = Path("/proc/pressure/cpu")  # Linux 4.20+: pressure stall information
 
 
-__all__ = ["cores", "free_threaded_build", "gil_enabled", "parse_cpu_list", "python_info",
-           "usable_cores"]
+__all__ = ["cores", "cpu_wait_us", "free_threaded_build", "gil_enabled", "parse_cpu_list",
+           "python_info", "usable_cores"]
 
 
 def _read(path: Path) -> str | None:
@@ -141,6 +142,20 @@ def cores(root: Path = CGROUP) -> dict:
     return {"cpu_count": cpu_count, "affinity": affinity,
             "cpuset": len(cpuset) if cpuset else None, "usable": usable,
             "cgroup_quota": quota, "at_once": float(min(usable, quota or usable))}  # fmt: skip
+
+
+def cpu_wait_us(path: Path = PRESSURE) -> int | None:
+    """Microseconds, since the machine started, during which some program on it was ready
+    to run and waited for a CPU (Linux's pressure stall information, the "some" line);
+    None where the OS does not say (macOS, Windows, older kernels).
+
+    Read it before and after a run: the difference over the run's wall time is the share
+    of the run in which programs queued for the cores (a busy machine)."""
+    try:
+        some = path.read_text().splitlines()[0]  # "some avg10=0.00 avg60=0.00 ... total=N"
+        return int(some.rsplit("total=", 1)[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def usable_cores() -> int:

@@ -24,10 +24,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .recorder import LaneRecord, LaneRecorder
-from .system import gil_enabled, usable_cores  # noqa: F401 (the doctest uses gil_enabled)
+from .system import cpu_wait_us, gil_enabled, usable_cores  # noqa: F401 (doctest: gil_enabled)
 
-__all__ = ["ONE_CORE", "Seen", "beating_threads", "cores_used", "hashing", "intrusions", "look",
-           "python_loop"]  # fmt: skip
+__all__ = ["ONE_CORE", "CoreWaits", "Seen", "beating_threads", "cores_used", "hashing",
+           "intrusions", "look", "python_loop"]  # fmt: skip
 
 CLOSE_NS = 5_000  # "a few microseconds": far below a GIL handoff and a switch interval (5 ms)
 # Two pure-Python threads under the GIL: CPU time over wall time measured 1.0-1.05 here
@@ -126,3 +126,26 @@ def look(seconds: float = 0.2) -> Seen:
     found = intrusions(beating_threads(2, seconds=seconds / 2))
     python = cores_used(python_loop, python_loop, seconds=seconds)
     return Seen(found, python, cores_used(hashing, hashing, seconds=seconds))
+
+
+class CoreWaits:
+    """Was the machine busy during a block? ``with CoreWaits() as waits: ...``, then
+    ``waits.share``: the share of the block's wall time in which some program waited for a
+    CPU, as the OS counts it (``system.cpu_wait_us``); None where the OS does not say.
+    Measurements of time (a slice's length) mean something only where it stayed small."""
+
+    QUIET = 0.05  # at most 5% of the time: the machine was quiet
+
+    def __enter__(self) -> CoreWaits:
+        self.share: float | None = None
+        self._wait, self._wall = cpu_wait_us(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        wait, wall_us = cpu_wait_us(), (time.perf_counter() - self._wall) * 1e6
+        if wait is not None and self._wait is not None and wall_us > 0:
+            self.share = (wait - self._wait) / wall_us
+
+    @property
+    def quiet(self) -> bool | None:
+        return None if self.share is None else self.share <= self.QUIET

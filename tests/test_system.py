@@ -160,3 +160,13 @@ def test_the_title_line_names_a_quota_only_where_there_is_one():
     quota = dataclasses.replace(info, cgroup_quota=1.0)
     assert quota.describe().endswith("· 8 usable cores, a CPU quota of 1 core")
     assert "a CPU quota of 0.5 cores" in dataclasses.replace(info, cgroup_quota=0.5).describe()
+
+
+def test_cpu_wait_is_read_from_the_pressure_file(tmp_path):
+    psi = tmp_path / "cpu"
+    psi.write_text("some avg10=1.50 avg60=0.80 avg300=0.20 total=123456789\n"
+                   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    assert system.cpu_wait_us(psi) == 123_456_789
+    psi.write_text("garbage\n")
+    assert system.cpu_wait_us(psi) is None
+    assert system.cpu_wait_us(tmp_path / "missing") is None  # macOS, Windows, old kernels

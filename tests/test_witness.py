@@ -89,3 +89,19 @@ def test_the_os_counts_at_most_one_core_for_python_threads_and_more_for_hashlib(
 def test_cores_used_of_one_thread_is_at_most_one():
     # Upper bound only: a busy machine can give the thread far less than a core.
     assert 0 < witness.cores_used(witness.python_loop, seconds=0.1) <= witness.ONE_CORE
+
+
+def test_core_waits_says_busy_quiet_or_cannot_tell(monkeypatch):
+    counts = iter([1_000_000, 1_000_000 + 60_000])  # 60 ms of queueing for a CPU...
+    monkeypatch.setattr(witness, "cpu_wait_us", lambda: next(counts))
+    with witness.CoreWaits() as waits:
+        time.sleep(0.1)  # ...in a block of at least 100 ms: 60% at most, well over 5%
+    assert 0.3 < waits.share <= 0.6 and waits.quiet is False
+    counts = iter([5, 5 + 1_000])
+    with witness.CoreWaits() as waits:
+        time.sleep(0.1)
+    assert waits.share <= 0.01 and waits.quiet is True
+    monkeypatch.setattr(witness, "cpu_wait_us", lambda: None)
+    with witness.CoreWaits() as waits:
+        pass
+    assert waits.share is None and waits.quiet is None
