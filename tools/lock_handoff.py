@@ -105,7 +105,7 @@ def main() -> None:
     done = sorted(w for w in waits if w is not None)
     print(f"  1 waiter that has just asked, {TRIALS} trials: got the lock in {len(done)}, after "
           f"{done[0]:.2f} ms (least), {statistics.median(done):.2f} ms (median), {done[-1]:.2f} ms"
-          f" (most)" if done else f"  1 waiter that has just asked: never got it within 0.5 s")
+          f" (most)" if done else "  1 waiter that has just asked: never got it within 0.5 s")
 
 
 if __name__ == "__main__":
