@@ -11,6 +11,9 @@ What a notebook NN_slug.ipynb needs (tools/kit.py adds the first two):
   headed exactly like the notebook's title, one level down:
 
       ## NN · Title          (the notebook's first line is "# NN · Title")
+
+  with a card whose `> **Quiz key.**` line gives each question's right letter and the start of
+  its answer, as the quiz file has them.
 """
 
 from __future__ import annotations
@@ -94,6 +97,47 @@ def test_notebook_has_an_entry_in_the_instructor_guide(path: Path):
     heading = "## " + _title(json.loads(path.read_text(encoding="utf-8")))
     headings = [line.rstrip() for line in guide.splitlines() if line.startswith("## ")]
     assert heading in headings, f"{GUIDE.name} has no section headed {heading!r}"
+
+
+def _guide_section(title: str) -> str:
+    """The text of the guide's section headed ``## title``, up to the next ``## `` heading."""
+    guide = GUIDE.read_text(encoding="utf-8")
+    start = guide.index("\n## " + title + "\n")
+    end = guide.find("\n## ", start + 1)
+    return guide[start:end if end != -1 else None]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_guide_quiz_key_matches_the_quiz(path: Path):
+    """The card's line `> **Quiz key.** 1 **B** (Nothing) · 2 **A** (About…) · ...`: one entry per
+    question, the right answer's letter, and the start of its text (backticks left out)."""
+    from helpers.lessons import quiz
+
+    section = _guide_section(_title(json.loads(path.read_text(encoding="utf-8"))))
+    lines = section.splitlines()
+    at = [i for i, line in enumerate(lines) if line.startswith("> **Quiz key.**")]
+    assert len(at) == 1, f"{GUIDE.name}, {path.stem}: one '> **Quiz key.**' line expected"
+    key = lines[at[0]].removeprefix("> **Quiz key.**")
+    for line in lines[at[0] + 1:]:  # the key may wrap onto the quote's next lines
+        if not line.startswith("> ") or re.match(r"> \*\*\w[^*]*\.\*\*", line):  # a new field
+            break
+        key += " " + line[2:]
+    entries = [re.fullmatch(r"(\d+) \*\*([A-F])\*\* \((.+)\)", e.strip())
+               for e in key.split(" · ")]
+    assert all(entries), f"{path.stem}: write the key as 1 **B** (answer…) · 2 **A** (...): {key}"
+    questions = quiz.load(ROOT / "notebooks" / "quizzes" / f"{path.stem}.json")
+    expected = []
+    for n, q in enumerate(questions, 1):
+        right = next(j for j, a in enumerate(q["answers"]) if a["correct"])
+        answer = q["answers"][right]["answer"]
+        expected.append((str(n), quiz.LETTERS[right], answer.replace("`", "")))
+    got = [(e[1], e[2], e[3].rstrip("…").replace("`", "")) for e in entries]
+    assert [g[:2] for g in got] == [e[:2] for e in expected], (
+        f"{GUIDE.name}, {path.stem}: the quiz key says {[''.join(g[:2]) for g in got]}, the quiz "
+        f"file {[''.join(e[:2]) for e in expected]}"
+    )
+    for (n, _, text), (_, _, answer) in zip(got, expected):
+        assert answer.startswith(text), f"{path.stem}, question {n}: {text!r}, not {answer!r}"
 
 
 # ---- quizzes answer a click ---------------------------------------------------------------
