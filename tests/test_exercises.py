@@ -35,7 +35,7 @@ class Client(NotebookClient):
 
     A cell that displays a widget can leave its reply unread until the cell's timeout
     runs out, with the kernel long idle (jupyter/nbclient#312, open; seen here 2 times in
-    10 runs of 14 with a 20 s timeout, and under 15's widget): polling every 0.5 s reads it.
+    10 runs of 15 with a 20 s timeout, and under 17's widget): polling every 0.5 s reads it.
     """
 
     async def async_start_new_kernel_client(self):

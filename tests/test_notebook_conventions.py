@@ -25,9 +25,9 @@ STDLIB_IN_VIEW = {
     "01_": ["threading.Thread("],
     "05_": ["multiprocessing.Process(", "Process("],  # any of these
     "06_": ["ThreadPoolExecutor("],
-    "12_": ["ProcessPoolExecutor("],
-    "13_": [".send("],
-    "14_": ["asyncio.gather("],
+    "13_": ["ProcessPoolExecutor("],
+    "14_": [".send("],
+    "15_": ["asyncio.gather("],
 }
 
 

@@ -25,10 +25,10 @@ def pictures() -> list[str]:
 
 def test_the_script_makes_a_picture_and_its_trace(tmp_path):
     out = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path),
-                          "--only", "13_round_robin_generators,04_two_cpu_threads"],
+                          "--only", "14_round_robin_generators,04_two_cpu_threads"],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert out.returncode == 0, out.stderr
-    for name in ("13_round_robin_generators", "04_two_cpu_threads"):
+    for name in ("14_round_robin_generators", "04_two_cpu_threads"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
         trace = json.loads((tmp_path / f"{name}.json").read_text())
         assert trace["otherData"]["recorded_on"]

@@ -1,5 +1,5 @@
 """helpers.lessons.script_runner: scripts run in a fresh Python, never outlive their
-timeout, and their errors are trimmed to what teaches. Plus the facts notebook 12 teaches,
+timeout, and their errors are trimmed to what teaches. Plus the facts notebook 13 teaches,
 on this Python.
 """
 

@@ -141,11 +141,11 @@ PICTURES = {
     "11_philosophers_with_a_waiter": (
         "11_dining_philosophers", "with a waiter, philosophers think, wait and eat; never three "
         "eat at once (drawn as the notebook draws it: plot_dinner)", philosophers_with_a_waiter),
-    "13_round_robin_generators": (
-        "13_generators", "three generators on one thread take turns, one step each; a task that "
+    "14_round_robin_generators": (
+        "14_generators", "three generators on one thread take turns, one step each; a task that "
         "has finished leaves the round", round_robin_generators),
-    "14_gather_with_a_blocking_call": (
-        "14_coroutines_and_asyncio", "time.sleep in one coroutine holds the thread: the tickers "
+    "15_gather_with_a_blocking_call": (
+        "15_coroutines_and_asyncio", "time.sleep in one coroutine holds the thread: the tickers "
         "miss their ticks until it returns", gather_with_a_blocking_call),
 }
 

@@ -1,11 +1,11 @@
 """The lessons' room: what exists for one notebook, built on the engine in helpers/.
 
 Nothing in the engine imports from here. Each module is named for what it shows:
-  quiz (every notebook) · compare (01, 02, 12, 15: concurrent or parallel, stacked
+  quiz (every notebook) · compare (01, 02, 13, 17: concurrent or parallel, stacked
   timelines) · measure (04: small timings) · responsiveness (06: a text box beside a
-  calculation) · races (08, 09) · philosophers (11) · script_runner (12: a script in a
-  fresh Python) · generators (13: a generator stepped by hand) · event_loop (14:
-  asyncio tasks on a timeline) · beyond_the_gil (15: what runs in parallel, the capstone)
+  calculation) · races (08, 09) · philosophers (11) · script_runner (13: a script in a
+  fresh Python) · generators (14: a generator stepped by hand) · event_loop (15:
+  asyncio tasks on a timeline) · beyond_the_gil (17: what runs in parallel, the capstone)
 
     >>> from helpers.lessons import races
     >>> races.race(threads=2, iterations=1_000, use_lock=True).lost

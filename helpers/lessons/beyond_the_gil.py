@@ -1,4 +1,4 @@
-"""Beyond the GIL (notebook 15): what runs in parallel on this Python, and which tool to pick.
+"""Beyond the GIL (notebook 17): what runs in parallel on this Python, and which tool to pick.
 
 In the order the notebook uses them: ``gil_status()`` says in words what this build and
 its GIL allow; ``describe(tl)`` says what a timeline's ``tl.same_instant_ms()`` means

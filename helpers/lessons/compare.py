@@ -1,4 +1,4 @@
-"""Compare (notebooks 01, 02, 12, 15): two lanes, concurrent or parallel; timelines stacked.
+"""Compare (notebooks 01, 02, 13, 17): two lanes, concurrent or parallel; timelines stacked.
 
 - two lanes are *concurrent* when their lifetimes overlap: the second began before the
   first was over, whether or not they ever ran at the same instant;

@@ -1,4 +1,4 @@
-"""asyncio in a notebook (14): reading a timeline of tasks, running tasks from a widget, a table.
+"""asyncio in a notebook (15): reading a timeline of tasks, running tasks from a widget, a table.
 
 A timeline of asyncio tasks comes from ``helpers.record_tasks`` (helpers.steps): one
 lane per task, *running* during its steps and *awaiting* between them. This module

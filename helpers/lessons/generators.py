@@ -1,4 +1,4 @@
-"""Generators stepped by hand and watched: the plumbing of notebook 13.
+"""Generators stepped by hand and watched: the plumbing of notebook 14.
 
 A generator runs only when its caller asks. ``next(g)`` (the same as ``g.send(None)``)
 runs it to its next ``yield``; ``g.send(value)`` does too, and the paused ``yield``

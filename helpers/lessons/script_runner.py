@@ -1,4 +1,4 @@
-"""Run a script in a fresh Python, as in a terminal, and read what went wrong (notebook 12).
+"""Run a script in a fresh Python, as in a terminal, and read what went wrong (notebook 13).
 
 What a spawned child does with your script (it runs the file again, under the name
 ``__mp_main__``) shows best in a script of its own. No script outlives its

@@ -1,4 +1,4 @@
-# Solution to the exercise of 13_generators.ipynb (primed comes from the notebook).
+# Solution to the exercise of 14_generators.ipynb (primed comes from the notebook).
 @primed  # made ready to receive: run to its first yield
 def averager():
     total = 0

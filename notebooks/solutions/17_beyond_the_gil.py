@@ -1,4 +1,4 @@
-# Solution to the exercise of 15_beyond_the_gil.ipynb: choose by what the jobs spend their time on.
+# Solution to the exercise of 17_beyond_the_gil.ipynb: choose by what the jobs spend their time on.
 picks = {
     "waits": "asyncio",  # waiting needs no core and no GIL (threads would do as well)
     "python": "processes",  # Python needs the GIL: each process has its own, and a core

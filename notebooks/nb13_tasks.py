@@ -1,4 +1,4 @@
-"""Functions that notebook 12 (spawn and the __main__ guard) runs in other processes.
+"""Functions that notebook 13 (spawn and the __main__ guard) runs in other processes.
 
 A process started with "spawn" (Windows, macOS) or "forkserver" (Linux from
 Python 3.14) is a fresh Python. It is sent the function to run *by name*: its
