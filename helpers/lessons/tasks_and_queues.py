@@ -4,7 +4,8 @@ A step timeline (``helpers.record_tasks``) shows a task *awaiting*, but not what
 waiting for a turn at an ``asyncio.Semaphore`` looks the same as waiting for a reply.
 ``Inside`` notes it: ``with inside("fetch 1"): ...`` around the part that holds the turn
 (or works on an item). ``most_at_once()`` counts, ``labelled`` outlines those stretches
-on the task lanes, and ``plot`` draws the lanes with how many were inside below them.
+on the task lanes, ``plot`` draws the lanes with how many were inside below them, and
+``explorer`` is a widget that redraws such a run (``Run``: what it draws).
 
     >>> import asyncio
     >>> inside, limit = Inside(), asyncio.Semaphore(2)
@@ -21,14 +22,15 @@ on the task lanes, and ``plot`` draws the lanes with how many were inside below 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from ..intervals import at_once, most_at_once
 from ..recorder import now
 from ..timeline import Timeline
 
-__all__ = ["Inside", "labelled", "plot"]
+__all__ = ["Inside", "Run", "explorer", "labelled", "plot"]
 
 
 class Inside:
@@ -113,9 +115,37 @@ def plot(timeline: Timeline, inside: Inside, *, limit: int | None = None,
                    va="bottom", color=ALERT, fontsize=look().font)  # fmt: skip
     count.set_ylim(0, top_y + 1.2)
     count.set_yticks(range(0, top_y + 1, max(1, (top_y + 1) // 4)))
-    count.set_ylabel(what, fontsize=look().font)
+    count.set_ylabel("at once", fontsize=look().font)
     count.set_xlabel("time since the start of the run (ms)", fontsize=look().font)
     count.set_title(f"how many were {what} at once (at most {most})", loc="left",
                     fontsize=look().font)  # fmt: skip
     plt.close(fig)
     return fig
+
+
+class Run(NamedTuple):
+    """A run to draw: its timeline of tasks, who was inside when, and the limit (or None)."""
+
+    timeline: Timeline
+    inside: Inside
+    limit: int | None = None
+
+
+def explorer(make_run: Callable[..., Run], **controls):
+    """Controls, a Run button, and the picture of the ``Run`` that ``make_run(**values)``
+    returns (drawn with ``plot``), with a line under it: the wall time and the count.
+    A widget's callback cannot await: record with ``event_loop.run_in_fresh_loop``."""
+    from ..widgets import explorer as timeline_explorer
+
+    def draw(run: Run):
+        if not isinstance(run, Run):
+            raise TypeError(f"make_run must return a tq.Run(timeline, inside, limit), "
+                            f"not a {type(run).__name__}")  # fmt: skip
+        return plot(run.timeline, run.inside, limit=run.limit)
+
+    def describe(run: Run) -> str:
+        limit = f" (the limit: {run.limit})" if run.limit is not None else ""
+        return (f"{len(run.inside.stays)} stays inside in {run.timeline.wall_ms:.0f} ms; at "
+                f"most {run.inside.most_at_once()} at once{limit}")  # fmt: skip
+
+    return timeline_explorer(make_run, stats=False, draw=draw, describe=describe, **controls)
