@@ -3,20 +3,9 @@
 A step timeline (``helpers.record_tasks``) shows a task *awaiting*, but not what for:
 waiting for a turn at an ``asyncio.Semaphore`` looks the same as waiting for a reply.
 ``Inside`` notes it: ``with inside("fetch 1"): ...`` around the part that holds the turn
-(or works on an item). ``most_at_once()`` counts, ``labelled`` outlines those stretches
-on the task lanes, ``plot`` draws the lanes with how many were inside below them, and
-``explorer`` is a widget that redraws such a run (``Run``: what it draws).
-
-    >>> import asyncio
-    >>> inside, limit = Inside(), asyncio.Semaphore(2)
-    >>> async def fetch(i):
-    ...     async with limit:
-    ...         with inside(f"fetch {i}"):
-    ...             await asyncio.sleep(0.01)
-    >>> tl = asyncio.run(helpers.record_tasks(*(fetch(i) for i in range(5)),
-    ...                                       names=[f"fetch {i}" for i in range(5)]))
-    >>> inside.most_at_once(), len(inside.stays)
-    (2, 5)
+(or works on an item); an example there. ``most_at_once()`` counts, ``labelled``
+outlines those stretches on the task lanes, ``plot`` draws the lanes with how many were
+inside below them, and ``explorer`` is a widget that redraws such a ``Run``.
 """
 
 from __future__ import annotations
@@ -38,6 +27,17 @@ class Inside:
 
     Not a lock and not a limit: it only writes down who was inside, and when. Use it
     inside the ``async with semaphore:`` block, or around the work on one item.
+
+        >>> import asyncio
+        >>> inside, limit = Inside(), asyncio.Semaphore(2)
+        >>> async def fetch(i):
+        ...     async with limit:
+        ...         with inside(f"fetch {i}"):
+        ...             await asyncio.sleep(0.01)
+        >>> tl = asyncio.run(helpers.record_tasks(*(fetch(i) for i in range(5)),
+        ...                                       names=[f"fetch {i}" for i in range(5)]))
+        >>> inside.most_at_once(), len(inside.stays)
+        (2, 5)
     """
 
     def __init__(self) -> None:
