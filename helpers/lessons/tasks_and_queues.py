@@ -141,7 +141,9 @@ def explorer(make_run: Callable[..., Run], **controls):
         if not isinstance(run, Run):
             raise TypeError(f"make_run must return a tq.Run(timeline, inside, limit), "
                             f"not a {type(run).__name__}")  # fmt: skip
-        return plot(run.timeline, run.inside, limit=run.limit)
+        limit = f"a limit of {run.limit}: " if run.limit is not None else ""
+        return plot(run.timeline, run.inside, limit=run.limit,
+                    title=f"{limit}{len(run.timeline.lanes)} tasks")
 
     def describe(run: Run) -> str:
         limit = f" (the limit: {run.limit})" if run.limit is not None else ""
