@@ -162,45 +162,6 @@ def test_close_default_executor_ends_to_thread_threads_and_the_loop_still_works(
         event_loop.close_default_executor()
 
 
-def test_compare_times_every_way_of_every_job():
-    def one_after_another(job, n):
-        return [job() for _ in range(n)]
-
-    async def in_asyncio(job_async, n):
-        return await asyncio.gather(*(job_async() for _ in range(n)))
-
-    def sleep():
-        time.sleep(0.02)
-        return 1
-
-    async def sleep_async():
-        return await nap(0.02, result=1)
-
-    ways = {"in turn": one_after_another, "asyncio": in_asyncio}
-    table = asyncio.run(event_loop.compare(ways, {"waits": (sleep, sleep_async, 5)}, repeat=2))
-    assert table["in turn", "waits"] >= 0.1 > table["asyncio", "waits"]
-    assert table.agree("waits") and table.results["asyncio", "waits"] == [1] * 5
-    text = str(table)
-    assert "in turn" in text and "asyncio" in text and "x)" in text
-    faster = {("in turn", "waits"): 0.01}
-    better = table.best_of(event_loop.Comparison(table.ways, table.jobs, faster))
-    assert better["in turn", "waits"] == 0.01 and table["in turn", "waits"] >= 0.1
-
-    def wrong(job, n):
-        return [2] * n
-
-    mixed = asyncio.run(event_loop.compare({"in turn": one_after_another, "wrong": wrong},
-                                    {"waits": (sleep, sleep_async, 1)}))  # fmt: skip
-    assert not mixed.agree("waits")
-
-
-def test_compare_bad_input_says_what_to_give():
-    with pytest.raises(ValueError, match="at least one"):
-        asyncio.run(event_loop.compare({}, {}))
-    with pytest.raises(TypeError, match="async function"):
-        asyncio.run(event_loop.compare({"x": print}, {"job": (print, print, 1)}))
-
-
 def test_explorer_draws_when_built_and_at_each_run():
     import ipywidgets as W
 

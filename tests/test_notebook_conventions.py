@@ -5,7 +5,8 @@ Part 2 copies part 1: these checks make sure what is copied is right.
 - every "Predict, then run" question has its answer folded in a <details> block;
 - a hidden cell starts with a comment line saying what it does;
 - the standard library is in view: the notebooks where a concept is taught show the
-  standard-library code a learner would write, in a cell that is not hidden.
+  standard-library code a learner would write, in a cell that is not hidden (16: both
+  asyncio.Queue and asyncio.Semaphore).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ STDLIB_IN_VIEW = {
     "13_": ["ProcessPoolExecutor("],
     "14_": [".send("],
     "15_": ["asyncio.gather("],
+}
+# Where every one of several APIs must be in view (above: any one of them).
+STDLIB_ALL_IN_VIEW = {
+    "16_": ["asyncio.Queue(", "asyncio.Semaphore("],
 }
 
 
@@ -93,3 +98,12 @@ def test_the_standard_library_is_in_view(prefix):
     visible = "\n".join(source(c) for c in code)
     wanted = STDLIB_IN_VIEW[prefix]
     assert any(w in visible for w in wanted), f"{path.name}: show {wanted[0]} in a visible cell"
+
+
+@pytest.mark.parametrize("prefix", sorted(STDLIB_ALL_IN_VIEW))
+def test_every_standard_library_api_promised_is_in_view(prefix):
+    (path,) = [p for p in LESSONS if p.name.startswith(prefix)]
+    code = [c for c in cells(path) if c["cell_type"] == "code" and not hidden(c)]
+    visible = "\n".join(source(c) for c in code)
+    missing = [w for w in STDLIB_ALL_IN_VIEW[prefix] if w not in visible]
+    assert not missing, f"{path.name}: show {missing} in a visible cell"

@@ -1,33 +1,27 @@
-"""asyncio in a notebook (15): reading a timeline of tasks, running tasks from a widget, a table.
+"""asyncio in a notebook (15, 16): reading a timeline of tasks, running tasks from a widget.
 
 A timeline of asyncio tasks comes from ``helpers.record_tasks`` (helpers.steps): one
 lane per task, *running* during its steps and *awaiting* between them. This module
 reads one (``steps``, ``stalls``, ``longest_gap_ms``) and draws it so that even a step
 of a few microseconds shows (``plot``; an example there). It also holds the notebook's
 plumbing: ``run_in_fresh_loop`` (asyncio from code that cannot ``await``, such as a
-widget's callback), ``explorer`` (a widget that redraws a timeline of tasks),
-``compare`` (the table of threads, processes and asyncio) and ``close_default_executor``
-(the threads that ``asyncio.to_thread`` left behind).
+widget's callback), ``explorer`` (a widget that redraws a timeline of tasks) and
+``close_default_executor`` (the threads that ``asyncio.to_thread`` left behind).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import itertools
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from ..states import RUNNING
-from ..tables import text_table
 from ..timeline import Span, Timeline
 
-__all__ = ["STALL_MS", "Comparison", "close_default_executor", "compare", "explorer",
-           "first_steps", "longest_gap_ms", "longest_step_ms", "plot", "run_in_fresh_loop",
-           "stalls", "steps", "summary"]
+__all__ = ["STALL_MS", "close_default_executor", "explorer", "first_steps", "longest_gap_ms",
+           "longest_step_ms", "plot", "run_in_fresh_loop", "stalls", "steps", "summary"]
 
 STALL_MS = 10.0  # a step at least this long is a stall: the loop could run nothing else
 
@@ -89,12 +83,12 @@ def summary(timeline: Timeline) -> str:
 
 
 def plot(timeline: Timeline, *, title: str | None = None,
-         window: tuple[float, float] | None = None, stall_ms: float = STALL_MS):
+         window: tuple[float, float] | None = None, stall_ms: float = STALL_MS, ax=None):
     """The timeline of tasks, drawn so that a step of a few microseconds still shows.
 
     A step narrower than about 2 pixels is drawn as a thin green mark; a stall (a step
     of at least ``stall_ms``) is shaded red across every lane and says how long it was.
-    Returns the matplotlib Figure (``timeline.plot`` plus these marks).
+    Returns the matplotlib Figure (``timeline.plot`` plus these marks; ``ax``: into it).
 
         >>> import asyncio
         >>> async def ticker(every=0.01, ticks=5):       # wakes every 10 ms: one step per tick
@@ -114,8 +108,8 @@ def plot(timeline: Timeline, *, title: str | None = None,
     from ..palette import ALERT, STATE_COLORS, text_color
 
     half = look().bar_half_height  # a bar's half height, in rows (larger in classroom mode)
-    fig = timeline.plot(title=title, window=window)
-    ax = fig.axes[0]
+    fig = timeline.plot(title=title, window=window, ax=ax)
+    ax = ax if ax is not None else fig.axes[0]
     lo, hi = window if window is not None else (0.0, timeline.wall_ms)
     thin_ms = (hi - lo) / 500  # about 2 px of the 1,000-px figure
     lanes = timeline.lanes
@@ -231,85 +225,3 @@ def explorer(make_timeline: Callable[..., Timeline], *,
 
     return timeline_explorer(make_timeline, stats=False, draw=plot, describe=describe,
                              **controls)
-
-
-# --- Threads, processes or asyncio: a measured table ----------------------------------------
-
-
-@dataclass
-class Comparison:
-    """Wall times (s) of several ways of running several jobs; ``print`` it for the table."""
-
-    ways: list[str]
-    jobs: list[str]
-    seconds: dict[tuple[str, str], float] = field(default_factory=dict)  # (way, job) -> s
-    results: dict[tuple[str, str], list] = field(default_factory=dict)  # (way, job) -> results
-
-    def __getitem__(self, key: tuple[str, str]) -> float:
-        return self.seconds[key]
-
-    def agree(self, job: str) -> bool:
-        """Did every way give the same results for ``job``?"""
-        first, *rest = (self.results[way, job] for way in self.ways)
-        return all(r == first for r in rest)
-
-    def best_of(self, other: Comparison) -> Comparison:
-        """A copy with the shorter time of each cell measured in both (a busy machine only
-        ever makes a run slower)."""
-        merged = Comparison(self.ways, self.jobs, dict(self.seconds), dict(self.results))
-        for key, s in other.seconds.items():
-            if key in merged.seconds and s < merged.seconds[key]:
-                merged.seconds[key] = s
-        return merged
-
-    def __str__(self) -> str:
-        base = self.ways[0]
-        rows = [[way, *(f"{self[way, job]:.2f} s" + (
-                    f" ({self[base, job] / self[way, job]:.1f}x)" if way != base else "")
-                    for job in self.jobs)]
-                for way in self.ways]  # fmt: skip
-        table = text_table(["", *self.jobs], rows, gap=3)
-        return "\n".join([table, f"(in brackets: how many times faster than {base!r})"])
-
-
-async def compare(ways: dict[str, Callable], jobs: dict[str, tuple[Callable, Callable, int]],
-                  *, repeat: int = 1) -> Comparison:
-    """Time every way of running every job; keep the best of ``repeat`` runs of each.
-
-    ways -- name -> ``way(job, n)``: runs ``job()`` n times, returns the n results. An
-            ``async def`` way is awaited and gets the job's coroutine function instead.
-    jobs -- name -> (job, job_async, n): the job as a plain function, the same as an
-            ``async def`` function, and how many times to run it.
-
-        >>> def one_after_another(job, n):
-        ...     return [job() for _ in range(n)]
-        >>> async def in_asyncio(job_async, n):
-        ...     return await asyncio.gather(*(job_async() for _ in range(n)))
-        >>> async def nap():
-        ...     await asyncio.sleep(0.01)
-        >>> table = asyncio.run(compare({"in turn": one_after_another, "asyncio": in_asyncio},
-        ...                             {"naps": (lambda: time.sleep(0.01), nap, 5)}))
-        >>> table["in turn", "naps"] > table["asyncio", "naps"]
-        True
-    """
-    if not ways or not jobs:
-        raise ValueError("give at least one way and one job")
-    for name, job in jobs.items():
-        if len(job) != 3 or not inspect.iscoroutinefunction(job[1]):
-            raise TypeError(f"job {name!r}: give (function, async function, how many times)")
-    if repeat < 1:
-        raise ValueError(f"repeat must be at least 1, got {repeat}")
-    table = Comparison(list(ways), list(jobs))
-    rounds = itertools.product(range(repeat), jobs.items(), ways.items())
-    for _, (job_name, (job, job_async, n)), (way_name, way) in rounds:
-        # Round after round, each way runs once: a busy spell of the machine slows them alike.
-        t0 = time.perf_counter()
-        if inspect.iscoroutinefunction(way):
-            results = list(await way(job_async, n))
-        else:
-            results = list(way(job, n))
-        seconds = time.perf_counter() - t0
-        key = way_name, job_name
-        table.seconds[key] = min(seconds, table.seconds.get(key, float("inf")))
-        table.results[key] = results
-    return table
