@@ -9,6 +9,7 @@ process, no thread, no patched method, no file.
 from __future__ import annotations
 
 import multiprocessing as mp
+import multiprocessing.pool
 import os
 import signal
 import sys
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.usefixtures("no_leftovers")
 START_METHODS = [m for m in ("fork", "spawn", "forkserver") if m in mp.get_all_start_methods()]
 ORIGINAL_PROCESS_START = BaseProcess.start
 ORIGINAL_THREAD_START = threading.Thread.start
+ORIGINAL_POOL_ENTRIES = [cls.__dict__[name] for cls, name in children._POOL_ENTRIES]
 
 
 def count(n):  # CPU work in Python, importable by spawned children
@@ -60,6 +62,7 @@ def with_a_thread():  # a child that starts a thread of its own
 def everything_put_back():
     assert BaseProcess.start is ORIGINAL_PROCESS_START
     assert threading.Thread.start is ORIGINAL_THREAD_START
+    assert [c.__dict__[n] for c, n in children._POOL_ENTRIES] == ORIGINAL_POOL_ENTRIES
     assert children._active is None and helpers.threads._active is None
     assert sys.getprofile() is None
     if sys.version_info >= (3, 12):
@@ -281,6 +284,77 @@ def test_a_target_defined_in_a_notebook_gets_the_clear_error(method, monkeypatch
     with pytest.raises(ValueError, match="defined in this notebook.*define the function in a mod"):
         with helpers.recording():
             mp.get_context(method).Process(target=cube, args=(3,)).start()
+    everything_put_back()
+
+
+def notebook_function(monkeypatch):
+    """A function as a notebook defines it: in a __main__ that has no file to import.
+
+    It pickles here (by name, __main__.cube); a spawned child cannot find it.
+    """
+    notebook = types.ModuleType("__main__")
+    monkeypatch.setitem(sys.modules, "__main__", notebook)
+
+    def cube(x):
+        return x**3
+
+    cube.__module__, cube.__qualname__ = "__main__", "cube"
+    notebook.cube = cube
+    return cube
+
+
+NOTEBOOK_ERROR = "'cube' is defined in this notebook.*define the function in a module"
+JOB_ERROR = "the function given to the pool " + NOTEBOOK_ERROR
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_pools_job_defined_in_a_notebook_gets_the_clear_error_not_a_hang(method, monkeypatch):
+    # Unrecorded, a spawned worker cannot unpickle such a job: it dies, the Pool starts
+    # another and waits forever for the job's result; a ProcessPoolExecutor raises
+    # BrokenProcessPool ("terminated abruptly"). Here: the course's error, at the call.
+    cube = notebook_function(monkeypatch)
+    ctx = mp.get_context(method)
+    t0 = time.monotonic()
+    with helpers.recording():
+        with ctx.Pool(2) as pool:
+            for send in (lambda: pool.map_async(cube, range(4)).get(30),
+                         lambda: pool.apply_async(cube, (2,)).get(30),
+                         lambda: list(pool.imap_unordered(cube, range(4))),
+                         lambda: pool.starmap(cube, [(1,), (2,)])):  # fmt: skip
+                with pytest.raises(ValueError, match=JOB_ERROR):
+                    send()
+            assert pool.map(square, range(4)) == [0, 1, 4, 9], "the pool still works"
+        with ProcessPoolExecutor(2, mp_context=ctx) as executor:
+            for send in (lambda: list(executor.map(cube, range(4), timeout=30)),
+                         lambda: executor.submit(cube, 2).result(30)):  # fmt: skip
+                with pytest.raises(ValueError, match=JOB_ERROR):
+                    send()  # not BrokenProcessPool: no worker died
+            assert executor.submit(square, 3).result(30) == 9, "the executor still works"
+    assert time.monotonic() - t0 < 60
+    everything_put_back()
+
+
+@pytest.mark.timeout(120)
+def test_a_pools_initializer_defined_in_a_notebook_gets_the_clear_error(monkeypatch):
+    # Unrecorded, every spawned worker dies unpickling it, and the Pool starts new ones forever.
+    cube = notebook_function(monkeypatch)
+    ctx = mp.get_context("spawn")
+    with pytest.raises(ValueError, match="pool's initializer " + NOTEBOOK_ERROR):
+        with helpers.recording():
+            with ctx.Pool(2, initializer=cube, initargs=(1,)) as pool:
+                pool.apply_async(square, (2,)).get(30)
+    with pytest.raises(ValueError, match="pool's initializer " + NOTEBOOK_ERROR):
+        with helpers.recording():
+            with ProcessPoolExecutor(2, mp_context=ctx, initializer=cube, initargs=(1,)) as ex:
+                ex.submit(square, 2).result(30)
+    everything_put_back()
+
+
+def test_a_thread_pool_is_not_checked():
+    with helpers.recording():
+        with mp.pool.ThreadPool(2) as pool:
+            assert pool.map(lambda x: -x, range(3)) == [0, -1, -2]  # a lambda: nothing pickled
     everything_put_back()
 
 
