@@ -8,6 +8,7 @@ process, no thread, no patched method, no file.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import multiprocessing.pool
 import os
@@ -133,6 +134,26 @@ def test_a_pool_that_is_terminated_on_exit_still_sends_its_workers_lanes():
     assert len({ln.pid for ln in workers}) == 2, ([ln.name for ln in tl.lanes], tl.notes)
     assert sorted(t for ln in workers for *_, t in ln.labels) == ["count ×2"] * 2
     assert not tl.notes, tl.notes
+    everything_put_back()
+
+
+def test_a_pool_workers_tasks_are_slices_in_the_chrome_trace(tmp_path):
+    with helpers.recording() as rec:
+        with mp.get_context("fork").Pool(2) as pool:
+            assert pool.map(count, [20_000] * 4, chunksize=2) == [count(20_000)] * 4
+            pool.apply_async(square, (3,)).get(30)
+    tl = rec.timeline
+    helpers.save_trace(tl, tmp_path / "pool.json")
+    events = json.loads((tmp_path / "pool.json").read_text())["traceEvents"]
+    tasks = [e for e in events if e["ph"] == "X" and e["cat"] == "task"]
+    assert sorted(e["name"] for e in tasks) == ["count ×2", "count ×2", "square"]
+    rows = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    for e in tasks:  # on a row of their own, in the worker's process, named after its lane
+        lane = tl.lanes[e["args"]["lane"]]
+        assert e["pid"] == lane.pid and rows[e["pid"], e["tid"]] == f"{lane.name}: tasks"
+        assert (e["args"]["start_ns"], e["args"]["end_ns"], e["name"]) in lane.labels
+        assert e["ts"] == e["args"]["start_ns"] / 1000 and e["dur"] > 0  # microseconds
+    assert helpers.load_trace(tmp_path / "pool.json").lanes == tl.lanes, "labels load back"
     everything_put_back()
 
 
