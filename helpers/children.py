@@ -38,7 +38,6 @@ from multiprocessing.process import BaseProcess
 
 from .processes import _check_sendable
 from .recorder import LaneRecord, now
-from .rules_fast import build_timeline
 from .tasks import run_info
 from .timeline import Timeline
 
@@ -206,6 +205,7 @@ class ChildProcesses:
         processes = len({r.pid for r in records}) > 1
         info = run_info("processes" if processes else "threads",
                         ", ".join(methods) if processes else None, self.switch_interval)
+        from .rules_fast import build_timeline  # here: a spawned child needs no numpy
         tl = build_timeline(records, info)
         if self.labels:
             lanes = tuple(dataclasses.replace(ln, labels=tuple(self.labels[ln.pid, ln.native_id]))

@@ -13,6 +13,7 @@ import multiprocessing as mp
 import multiprocessing.pool
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -377,6 +378,16 @@ def test_a_thread_pool_is_not_checked():
         with mp.pool.ThreadPool(2) as pool:
             assert pool.map(lambda x: -x, range(3)) == [0, -1, -2]  # a lambda: nothing pickled
     everything_put_back()
+
+
+def test_a_spawned_child_imports_no_numpy_asyncio_or_matplotlib_to_record():
+    # What a spawned child imports to run ChildRun: it starts before it records, and each
+    # of a pool's workers pays for it (make bench: a pool of four, recorded vs unrecorded).
+    code = ("import sys, helpers.children; print(sorted({m.split('.')[0] for m in sys.modules} &"
+            " {'numpy', 'asyncio', 'matplotlib', 'ipywidgets', 'pytest'}))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.strip()  # fmt: skip
+    assert out == "[]", f"a spawned child imports {out}"
 
 
 def test_recording_without_processes_is_unchanged():
