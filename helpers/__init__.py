@@ -24,6 +24,7 @@ The lessons, in helpers/lessons/: what exists for one notebook (races, philosoph
 """
 
 from . import workloads
+from .classroom_mode import classroom  # at import: COURSE_CLASSROOM=1 turns it on
 from .intervals import overlap_ms
 from .processes import run_processes
 from .states import (
@@ -45,7 +46,7 @@ from .timeline import Timeline
 # helpers before it records (helpers.children), and need not wait for numpy or asyncio.
 # So are the modules (helpers.witness, helpers.fuzz, helpers.locks, ...).
 _LATER = {"load_trace": "chrome_trace", "save_trace": "chrome_trace",
-          "classroom": "classroom_mode", "record_tasks": "steps", "recording_steps": "steps"}
+          "record_tasks": "steps", "recording_steps": "steps"}
 
 
 def __getattr__(name: str):
