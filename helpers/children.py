@@ -6,9 +6,10 @@ ChildRun: a class of this module, so that a spawn or forkserver child can import
 child it records the process as recording() records this one (its threads included), runs
 the process's own ``run``, and writes its lanes to a file that the parent reads when the
 block ends (a file, not a pipe: a parent busy joining a child never waits for a child that
-waits for it). A pool worker's tasks become labelled stretches of its lane. A child that
-died without its record, or still runs CHILD_GRACE seconds after the block, is named in a
-warning and in the timeline's notes (the picture's title).
+waits for it). A pool worker's tasks become labelled stretches of its lane; a job given to
+a spawned pool is checked as a Process target is (_check_job). A child that died without
+its record, or still runs CHILD_GRACE seconds after the block, is named in a warning and
+in the timeline's notes (the picture's title).
 
     >>> import multiprocessing, time
     >>> with helpers.recording() as rec:
