@@ -13,7 +13,7 @@ cost is automatic recording's own per call (tests/bench_overhead.py, about 4-5x 
 The tasks live in tests/pool_tasks.py, which imports nothing, as a learner's module: an
 unrecorded spawned worker imports only that. Asserted with fork (Linux's default to 3.13);
 with spawn, printed only: each fresh recorded worker also imports helpers before it records
-(about 50 ms of CPU each here, none of it numpy or asyncio), which the unrecorded pool does not.
+(50-75 ms of CPU each here, none of it numpy or asyncio), which the unrecorded pool does not.
 """
 
 from __future__ import annotations
