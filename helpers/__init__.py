@@ -23,9 +23,8 @@ The lessons, in helpers/lessons/: what exists for one notebook (races, philosoph
     0.0
 """
 
-from . import fuzz, locks, witness, workloads
-from .chrome_trace import load_trace, save_trace
-from .classroom_mode import classroom
+from . import workloads
+from .classroom_mode import classroom  # at import: COURSE_CLASSROOM=1 turns it on
 from .intervals import overlap_ms
 from .processes import run_processes
 from .states import (
@@ -39,10 +38,35 @@ from .states import (
     WAITING_CPU,
     WAITING_GIL,
 )
-from .steps import record_tasks, recording_steps
 from .system import cores, free_threaded_build, gil_enabled, python_info, usable_cores
 from .threads import recording, run_threads
 from .timeline import Timeline
+
+# Imported on first use, not with helpers: a process started inside recording() imports
+# helpers before it records (helpers.children), and need not wait for numpy or asyncio.
+# So are the modules (helpers.witness, helpers.fuzz, helpers.locks, ...).
+_LATER = {"load_trace": "chrome_trace", "save_trace": "chrome_trace",
+          "record_tasks": "steps", "recording_steps": "steps"}
+
+
+def __getattr__(name: str):
+    """``helpers.save_trace``, ``helpers.witness``, ...: imported the first time they are used."""
+    from importlib import import_module
+
+    module_name = f"{__name__}.{_LATER.get(name, name)}"
+    try:
+        module = import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise  # a module that it imports is missing
+        raise AttributeError(f"module 'helpers' has no attribute {name!r}") from None
+    value = getattr(module, name) if name in _LATER else module
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def plot(timeline: Timeline, **kwargs):

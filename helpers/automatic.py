@@ -198,7 +198,9 @@ def _wants_cpu(func) -> int:
             has = _class_memo.get(cls)
             if has is None:
                 prefix = f"{cls.__qualname__}."
-                has = _class_memo[cls] = any(n.startswith(prefix) for n in SAMPLE_CPU)
+                # A copy: another thread may add a learned name meanwhile ("Set changed
+                # size during iteration" killed a ProcessPoolExecutor's manager thread).
+                has = _class_memo[cls] = any(n.startswith(prefix) for n in SAMPLE_CPU.copy())
             if not has:
                 return _NO
     else:

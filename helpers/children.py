@@ -6,9 +6,10 @@ ChildRun: a class of this module, so that a spawn or forkserver child can import
 child it records the process as recording() records this one (its threads included), runs
 the process's own ``run``, and writes its lanes to a file that the parent reads when the
 block ends (a file, not a pipe: a parent busy joining a child never waits for a child that
-waits for it). A pool worker's tasks become labelled stretches of its lane. A child that
-died without its record, or still runs CHILD_GRACE seconds after the block, is named in a
-warning and in the timeline's notes (the picture's title).
+waits for it). A pool worker's tasks become labelled stretches of its lane; a job given to
+a spawned pool is checked as a Process target is (_check_job). A child that died without
+its record, or still runs CHILD_GRACE seconds after the block, is named in a warning and
+in the timeline's notes (the picture's title).
 
     >>> import multiprocessing, time
     >>> with helpers.recording() as rec:
@@ -19,9 +20,12 @@ warning and in the timeline's notes (the picture's title).
 
 from __future__ import annotations
 
+import concurrent.futures.process
 import dataclasses
+import functools
 import multiprocessing as mp
 import multiprocessing.connection
+import multiprocessing.pool
 import os
 import pickle
 import shutil
@@ -35,7 +39,6 @@ from multiprocessing.process import BaseProcess
 
 from .processes import _check_sendable
 from .recorder import LaneRecord, now
-from .rules_fast import build_timeline
 from .tasks import run_info
 from .timeline import Timeline
 
@@ -51,7 +54,7 @@ def _forget_after_fork() -> None:
     """A forked child does not record into its parent's recording (see helpers.threads)."""
     global _active
     if _active is not None:
-        BaseProcess.start = _active._original_start
+        _active._put_back()
         _active = None
 
 
@@ -94,8 +97,18 @@ class ChildProcesses:
             watch._start(process)
 
         BaseProcess.start = start
+        # A pool's jobs travel later, pickled: each is checked as it is given to the pool.
+        self._original_entries = [(cls, name, cls.__dict__[name]) for cls, name in _POOL_ENTRIES]
+        for cls, name, method in self._original_entries:
+            setattr(cls, name, _checking(method))
         _active = self
         return self
+
+    def _put_back(self) -> None:
+        """Process.start and the pools' methods as they were."""
+        BaseProcess.start = self._original_start
+        for cls, name, method in self._original_entries:
+            setattr(cls, name, method)
 
     def _start(self, process: BaseProcess) -> None:
         if getattr(process, "_helpers_worker", False):  # run_processes records its own
@@ -136,7 +149,7 @@ class ChildProcesses:
         global _active
         if _active is self:
             _active = None
-        BaseProcess.start = self._original_start
+        self._put_back()
         records: list[LaneRecord] = []
         pending = list(self.children)
         try:
@@ -193,6 +206,7 @@ class ChildProcesses:
         processes = len({r.pid for r in records}) > 1
         info = run_info("processes" if processes else "threads",
                         ", ".join(methods) if processes else None, self.switch_interval)
+        from .rules_fast import build_timeline  # here: a spawned child needs no numpy
         tl = build_timeline(records, info)
         if self.labels:
             lanes = tuple(dataclasses.replace(ln, labels=tuple(self.labels[ln.pid, ln.native_id]))
@@ -217,6 +231,49 @@ def _check_process(process: BaseProcess, method: str) -> None:
         _check_sendable(type(process), process.name, method, what="the Process class")
     elif process._target is not None:
         _check_sendable(process._target, process.name, method, what="the target of process")
+    if process._target in (mp.pool.worker, concurrent.futures.process._process_worker):
+        initializer = process._args[2]  # Pool(initializer=...): every worker runs it first
+        if initializer is not None:
+            _check_sendable(initializer, _name(initializer), method, what="the pool's initializer")
+
+
+# --- a pool's jobs: checked when given to a pool of spawned processes ------------------
+
+# Where a job enters a pool. Pool.map, starmap and their _async forms go through _map_async;
+# apply through apply_async; ProcessPoolExecutor.map through submit.
+_POOL_ENTRIES = [(mp.pool.Pool, "apply_async"), (mp.pool.Pool, "_map_async"),
+                 (mp.pool.Pool, "imap"), (mp.pool.Pool, "imap_unordered"),
+                 (concurrent.futures.process.ProcessPoolExecutor, "submit")]  # fmt: skip
+
+
+def _checking(method):
+    """``method`` of a pool, checking its job first (it is the argument after self)."""
+
+    @functools.wraps(method)
+    def checked(pool, func, *args, **kwargs):
+        _check_job(pool, func)
+        return method(pool, func, *args, **kwargs)
+
+    return checked
+
+
+def _check_job(pool, func) -> None:
+    """A spawned worker unpickles its job by name: a notebook's function cannot be found
+    there. Without this a Pool waits forever for the job's result, and a
+    ProcessPoolExecutor says only that a process "was terminated abruptly"."""
+    if isinstance(pool, mp.pool.ThreadPool):
+        return  # threads: nothing is sent
+    context = getattr(pool, "_ctx", None) or getattr(pool, "_mp_context", None)
+    method = context.get_start_method() if context is not None else mp.get_start_method()
+    chunk = concurrent.futures.process._process_chunk  # ProcessPoolExecutor.map's wrapper
+    if isinstance(func, functools.partial) and func.func is chunk and func.args:
+        func = func.args[0]
+    _check_sendable(func, _name(func), method, what="the function given to the pool")
+
+
+def _name(func) -> str:
+    func = getattr(func, "func", func)  # functools.partial(f, ...) is f
+    return getattr(func, "__name__", None) or type(func).__name__
 
 
 def _ended(process: BaseProcess) -> bool:

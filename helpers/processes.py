@@ -29,7 +29,6 @@ from contextlib import nullcontext
 
 from . import automatic
 from .recorder import LaneRecorder, now
-from .rules_fast import build_timeline
 from .states import BLOCKED
 from .tasks import (
     MAX_PROCESSES,
@@ -155,6 +154,7 @@ def run_processes(
             receive.close()
     records = [dataclasses.replace(results[i], requested_ns=requested[i])
                for i in range(len(procs))]  # fmt: skip
+    from .rules_fast import build_timeline  # here: a spawned child needs no numpy
     return build_timeline(records, run_info("processes", start_method, switch_interval))
 
 

@@ -27,7 +27,6 @@ from contextlib import nullcontext
 from . import automatic
 from .children import ChildProcesses
 from .recorder import Control, LaneRecord, LaneRecorder, Stopped, now
-from .rules_fast import build_timeline
 from .tasks import (
     MAX_THREADS,
     STOP_GRACE,
@@ -341,6 +340,7 @@ class ThreadRun:
         lanes = self.lanes + ([self._caller] if self._caller is not None else [])
         name = _process_name()
         records = [ln.to_record(name) for ln in lanes]
+        from .rules_fast import build_timeline  # here: a spawned child needs no numpy
         return build_timeline(records, run_info("threads", None, self.switch_interval))
 
     def _finish(self) -> None:

@@ -10,8 +10,10 @@ machine slows both; a miss is measured once more before failing. The task assert
 CPU work in plain loops (no call per number): what the process machinery costs. The same
 with count_primes, a Python call and C calls per number, is printed beside it: there the
 cost is automatic recording's own per call (tests/bench_overhead.py, about 4-5x here).
-Asserted with fork (Linux's default to 3.13); with spawn, printed only: each fresh child
-also imports helpers (numpy with it) before it records, which the unrecorded pool does not.
+The tasks live in tests/pool_tasks.py, which imports nothing, as a learner's module: an
+unrecorded spawned worker imports only that. Asserted with fork (Linux's default to 3.13);
+with spawn, printed only: each fresh recorded worker also imports helpers before it records
+(50-75 ms of CPU each here, none of it numpy or asyncio), which the unrecorded pool does not.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
+from pool_tasks import count_primes, primes_in_loops  # a module that imports nothing
 
 import helpers
 
@@ -30,34 +33,6 @@ pytestmark = [pytest.mark.bench, pytest.mark.usefixtures("no_leftovers")]
 
 TARGET = 1.3
 JOBS = [20_000] * 16  # 16 jobs for four workers: about 0.1 s of CPU each here
-
-
-def primes_in_loops(n):  # count_primes with its calls inlined: loops and arithmetic only
-    count = 0
-    for k in range(2, n * 2):
-        d = 2
-        while d * d <= k:
-            if k % d == 0:
-                break
-            d += 1
-        else:
-            count += 1
-    return count
-
-
-def is_prime(k):
-    for d in range(2, int(k**0.5) + 1):
-        if k % d == 0:
-            return False
-    return k > 1
-
-
-def count_primes(n):  # the CPU-bound function of notebooks 04 and 05 (nb05_tasks)
-    count = 0
-    for k in range(n):
-        if is_prime(k):
-            count += 1
-    return count
 
 
 def run_pool(method: str, task=primes_in_loops) -> list[int]:

@@ -136,6 +136,24 @@ def test_a_c_function_seen_to_be_long_is_measured_until_it_is_short_again(monkey
     automatic._wants_cpu_memo.clear()
 
 
+def test_a_name_learned_by_another_thread_meanwhile_does_not_break_a_lookup(monkeypatch):
+    # Another thread adds a long call's name to SAMPLE_CPU (it does at any time) while this
+    # one looks through it for a class's methods: that raised "Set changed size during
+    # iteration" in the recorded thread (it killed a ProcessPoolExecutor's manager thread).
+    class Learning(set):
+        def __iter__(self):
+            for name in set.__iter__(self):
+                self.add(f"learned.meanwhile{len(self)}")
+                yield name
+
+    monkeypatch.setattr(automatic, "SAMPLE_CPU", Learning(automatic.SAMPLE_CPU))
+    monkeypatch.setattr(automatic, "_class_memo", {})
+    automatic._wants_cpu_memo.clear()
+    bound = hashlib.sha256().update  # a C method bound to an object: its class is looked up
+    assert automatic._wants_cpu(bound) == automatic._YES
+    automatic._wants_cpu_memo.clear()
+
+
 @pytest.mark.parametrize("func, label", [
     (time.sleep, "time.sleep"),
     (len, "len"),

@@ -8,9 +8,12 @@ process, no thread, no patched method, no file.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
+import multiprocessing.pool
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -28,6 +31,7 @@ pytestmark = pytest.mark.usefixtures("no_leftovers")
 START_METHODS = [m for m in ("fork", "spawn", "forkserver") if m in mp.get_all_start_methods()]
 ORIGINAL_PROCESS_START = BaseProcess.start
 ORIGINAL_THREAD_START = threading.Thread.start
+ORIGINAL_POOL_ENTRIES = [cls.__dict__[name] for cls, name in children._POOL_ENTRIES]
 
 
 def count(n):  # CPU work in Python, importable by spawned children
@@ -60,6 +64,7 @@ def with_a_thread():  # a child that starts a thread of its own
 def everything_put_back():
     assert BaseProcess.start is ORIGINAL_PROCESS_START
     assert threading.Thread.start is ORIGINAL_THREAD_START
+    assert [c.__dict__[n] for c, n in children._POOL_ENTRIES] == ORIGINAL_POOL_ENTRIES
     assert children._active is None and helpers.threads._active is None
     assert sys.getprofile() is None
     if sys.version_info >= (3, 12):
@@ -130,6 +135,26 @@ def test_a_pool_that_is_terminated_on_exit_still_sends_its_workers_lanes():
     assert len({ln.pid for ln in workers}) == 2, ([ln.name for ln in tl.lanes], tl.notes)
     assert sorted(t for ln in workers for *_, t in ln.labels) == ["count ×2"] * 2
     assert not tl.notes, tl.notes
+    everything_put_back()
+
+
+def test_a_pool_workers_tasks_are_slices_in_the_chrome_trace(tmp_path):
+    with helpers.recording() as rec:
+        with mp.get_context("fork").Pool(2) as pool:
+            assert pool.map(count, [20_000] * 4, chunksize=2) == [count(20_000)] * 4
+            pool.apply_async(square, (3,)).get(30)
+    tl = rec.timeline
+    helpers.save_trace(tl, tmp_path / "pool.json")
+    events = json.loads((tmp_path / "pool.json").read_text())["traceEvents"]
+    tasks = [e for e in events if e["ph"] == "X" and e["cat"] == "task"]
+    assert sorted(e["name"] for e in tasks) == ["count ×2", "count ×2", "square"]
+    rows = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    for e in tasks:  # on a row of their own, in the worker's process, named after its lane
+        lane = tl.lanes[e["args"]["lane"]]
+        assert e["pid"] == lane.pid and rows[e["pid"], e["tid"]] == f"{lane.name}: tasks"
+        assert (e["args"]["start_ns"], e["args"]["end_ns"], e["name"]) in lane.labels
+        assert e["ts"] == e["args"]["start_ns"] / 1000 and e["dur"] > 0  # microseconds
+    assert helpers.load_trace(tmp_path / "pool.json").lanes == tl.lanes, "labels load back"
     everything_put_back()
 
 
@@ -286,6 +311,87 @@ def test_a_target_defined_in_a_notebook_gets_the_clear_error(method, monkeypatch
         with helpers.recording():
             mp.get_context(method).Process(target=cube, args=(3,)).start()
     everything_put_back()
+
+
+def notebook_function(monkeypatch):
+    """A function as a notebook defines it: in a __main__ that has no file to import.
+
+    It pickles here (by name, __main__.cube); a spawned child cannot find it.
+    """
+    notebook = types.ModuleType("__main__")
+    monkeypatch.setitem(sys.modules, "__main__", notebook)
+
+    def cube(x):
+        return x**3
+
+    cube.__module__, cube.__qualname__ = "__main__", "cube"
+    notebook.cube = cube
+    return cube
+
+
+NOTEBOOK_ERROR = "'cube' is defined in this notebook.*define the function in a module"
+JOB_ERROR = "the function given to the pool " + NOTEBOOK_ERROR
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_pools_job_defined_in_a_notebook_gets_the_clear_error_not_a_hang(method, monkeypatch):
+    # Unrecorded, a spawned worker cannot unpickle such a job: it dies, the Pool starts
+    # another and waits forever for the job's result; a ProcessPoolExecutor raises
+    # BrokenProcessPool ("terminated abruptly"). Here: the course's error, at the call.
+    cube = notebook_function(monkeypatch)
+    ctx = mp.get_context(method)
+    t0 = time.monotonic()
+    with helpers.recording():
+        with ctx.Pool(2) as pool:
+            for send in (lambda: pool.map_async(cube, range(4)).get(30),
+                         lambda: pool.apply_async(cube, (2,)).get(30),
+                         lambda: list(pool.imap_unordered(cube, range(4))),
+                         lambda: pool.starmap(cube, [(1,), (2,)])):  # fmt: skip
+                with pytest.raises(ValueError, match=JOB_ERROR):
+                    send()
+            assert pool.map(square, range(4)) == [0, 1, 4, 9], "the pool still works"
+        with ProcessPoolExecutor(2, mp_context=ctx) as executor:
+            for send in (lambda: list(executor.map(cube, range(4), timeout=30)),
+                         lambda: executor.submit(cube, 2).result(30)):  # fmt: skip
+                with pytest.raises(ValueError, match=JOB_ERROR):
+                    send()  # not BrokenProcessPool: no worker died
+            assert executor.submit(square, 3).result(30) == 9, "the executor still works"
+    assert time.monotonic() - t0 < 60
+    everything_put_back()
+
+
+@pytest.mark.timeout(120)
+def test_a_pools_initializer_defined_in_a_notebook_gets_the_clear_error(monkeypatch):
+    # Unrecorded, every spawned worker dies unpickling it, and the Pool starts new ones forever.
+    cube = notebook_function(monkeypatch)
+    ctx = mp.get_context("spawn")
+    with pytest.raises(ValueError, match="pool's initializer " + NOTEBOOK_ERROR):
+        with helpers.recording():
+            with ctx.Pool(2, initializer=cube, initargs=(1,)) as pool:
+                pool.apply_async(square, (2,)).get(30)
+    with pytest.raises(ValueError, match="pool's initializer " + NOTEBOOK_ERROR):
+        with helpers.recording():
+            with ProcessPoolExecutor(2, mp_context=ctx, initializer=cube, initargs=(1,)) as ex:
+                ex.submit(square, 2).result(30)
+    everything_put_back()
+
+
+def test_a_thread_pool_is_not_checked():
+    with helpers.recording():
+        with mp.pool.ThreadPool(2) as pool:
+            assert pool.map(lambda x: -x, range(3)) == [0, -1, -2]  # a lambda: nothing pickled
+    everything_put_back()
+
+
+def test_a_spawned_child_imports_no_numpy_asyncio_or_matplotlib_to_record():
+    # What a spawned child imports to run ChildRun: it starts before it records, and each
+    # of a pool's workers pays for it (make bench: a pool of four, recorded vs unrecorded).
+    code = ("import sys, helpers.children; print(sorted({m.split('.')[0] for m in sys.modules} &"
+            " {'numpy', 'asyncio', 'matplotlib', 'ipywidgets', 'pytest'}))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.strip()  # fmt: skip
+    assert out == "[]", f"a spawned child imports {out}"
 
 
 def test_recording_without_processes_is_unchanged():
