@@ -157,6 +157,40 @@ def c_label(func) -> str:
     return f"{module}.{name}"
 
 
+# Python functions of the standard library that wait by acquiring a lock inside: Queue.get
+# waits in Condition.wait, which waits in lock.acquire. A long lock.acquire called from inside
+# them is named after the outermost one, the call the learner wrote: "queue.Queue.get".
+def _waits_named() -> dict:
+    import queue  # here, not at the top: most recordings never wait in a queue
+
+    funcs = [queue.Queue.get, queue.Queue.put, queue.Queue.join, threading.Condition.wait,
+             threading.Condition.wait_for, threading.Event.wait, threading.Semaphore.acquire,
+             threading.Barrier.wait, threading.Thread.join]  # fmt: skip
+    return {f.__code__: f"{f.__module__}.{f.__qualname__}" for f in funcs}
+
+
+_WAITS_NAMED: dict = {}
+_WAIT_FILES = {threading.__file__}  # and queue's, once _waits_named has imported it
+
+
+def _wait_label(label: str) -> str:
+    """The label of a long lock.acquire: the threading or queue function it waited in, if any.
+
+    Walks out from the call through the frames of threading.py and queue.py (the
+    callbacks of this module first); the outermost one in _WAITS_NAMED names it.
+    """
+    if not _WAITS_NAMED:
+        _WAITS_NAMED.update(_waits_named())
+        _WAIT_FILES.update(c.co_filename for c in _WAITS_NAMED)
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    while frame is not None and frame.f_code.co_filename in _WAIT_FILES:
+        label = _WAITS_NAMED.get(frame.f_code, label)
+        frame = frame.f_back
+    return label
+
+
 def _qualname(func) -> str:
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
     return name if isinstance(name, str) else type(func).__name__
@@ -225,7 +259,10 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
         at_least = _unqueued(cpu_now - seen_cpu - max(0, start - seen_at), queued, length)
         cpu = at_least if at_least >= COMPUTED_SHARE * length else -1
     lane.cpu_seen = (end, cpu_now)
-    lane.marks.append(Mark(start, end, C_CALL_AUTO, c_label(func), cpu))
+    label = c_label(func)
+    if label in ("thread.lock.acquire", "thread.RLock.acquire"):
+        label = _wait_label(label)
+    lane.marks.append(Mark(start, end, C_CALL_AUTO, label, cpu))
     if wanted != _YES:  # learn it, or keep it on probation for PROBES more calls
         name = _qualname(func)
         SAMPLE_CPU.add(name)

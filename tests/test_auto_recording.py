@@ -372,3 +372,38 @@ def test_calling_an_unhashable_callable_is_recorded_without_raising():
     got = []
     record(lambda: got.append(ref() is target))
     assert got == [True]
+
+
+def test_a_wait_inside_a_queue_is_named_after_the_call_the_learner_wrote(no_leftovers):
+    import queue
+
+    import helpers
+
+    q, held = queue.Queue(maxsize=1), threading.Lock()
+
+    def producer():
+        time.sleep(0.03)  # the consumer waits in get() meanwhile: the queue is empty
+        for i in range(4):
+            q.put(i)  # the second put waits: the queue holds one item and it is full
+
+    def consumer():
+        for _ in range(4):
+            q.get()
+            time.sleep(0.02)
+        held.acquire()  # a plain lock: its wait keeps the C function's name
+        held.release()
+
+    with helpers.recording() as rec:
+        held.acquire()
+        threads = [threading.Thread(target=f, name=f.__name__) for f in (producer, consumer)]
+        for th in threads:
+            th.start()
+        time.sleep(0.15)
+        held.release()
+        for th in threads:
+            th.join(5)
+    labels = {ln: {s.label for s in rec.timeline.lane(ln).spans if s.label}
+              for ln in ("producer", "consumer")}  # fmt: skip
+    assert "queue.Queue.put" in labels["producer"], labels
+    assert {"queue.Queue.get", "thread.lock.acquire"} <= labels["consumer"], labels
+    assert "thread.lock.acquire" not in labels["producer"], "every wait of it was in put()"
