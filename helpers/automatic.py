@@ -159,14 +159,14 @@ def c_label(func) -> str:
 
 # Python functions of the standard library that wait by acquiring a lock inside: Queue.get
 # waits in Condition.wait, which waits in lock.acquire. A long lock.acquire called from inside
-# them is named after the outermost one, the call the learner wrote: "queue.Queue.get".
+# them is named after the outermost one, the call the learner wrote: "Queue.get".
 def _waits_named() -> dict:
     import queue  # here, not at the top: most recordings never wait in a queue
 
     funcs = [queue.Queue.get, queue.Queue.put, queue.Queue.join, threading.Condition.wait,
              threading.Condition.wait_for, threading.Event.wait, threading.Semaphore.acquire,
              threading.Barrier.wait, threading.Thread.join]  # fmt: skip
-    return {f.__code__: f"{f.__module__}.{f.__qualname__}" for f in funcs}
+    return {f.__code__: f.__qualname__ for f in funcs}  # short: it must fit inside a bar
 
 
 _WAITS_NAMED: dict = {}

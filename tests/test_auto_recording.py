@@ -404,6 +404,6 @@ def test_a_wait_inside_a_queue_is_named_after_the_call_the_learner_wrote(no_left
             th.join(5)
     labels = {ln: {s.label for s in rec.timeline.lane(ln).spans if s.label}
               for ln in ("producer", "consumer")}  # fmt: skip
-    assert "queue.Queue.put" in labels["producer"], labels
-    assert {"queue.Queue.get", "thread.lock.acquire"} <= labels["consumer"], labels
+    assert "Queue.put" in labels["producer"], labels
+    assert {"Queue.get", "thread.lock.acquire"} <= labels["consumer"], labels
     assert "thread.lock.acquire" not in labels["producer"], "every wait of it was in put()"
