@@ -173,18 +173,20 @@ _WAITS_NAMED: dict = {}
 _WAIT_FILES = {threading.__file__}  # and queue's, once _waits_named has imported it
 
 
-def _wait_label(label: str) -> str:
+def _wait_label(label: str, frame=None) -> str:
     """The label of a long lock.acquire: the threading or queue function it waited in, if any.
 
-    Walks out from the call through the frames of threading.py and queue.py (the
-    callbacks of this module first); the outermost one in _WAITS_NAMED names it.
+    Walks out from the call (``frame``: the caller's; by default, the first frame
+    outside this module) through the frames of threading.py and queue.py; the
+    outermost one in _WAITS_NAMED names it.
     """
     if not _WAITS_NAMED:
         _WAITS_NAMED.update(_waits_named())
         _WAIT_FILES.update(c.co_filename for c in _WAITS_NAMED)
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename == __file__:
-        frame = frame.f_back
+    if frame is None:
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename == __file__:
+            frame = frame.f_back
     while frame is not None and frame.f_code.co_filename in _WAIT_FILES:
         label = _WAITS_NAMED.get(frame.f_code, label)
         frame = frame.f_back
@@ -300,6 +302,31 @@ def _queued_during(lane: LaneRecorder, start: int, end: int) -> int:
     return max(0, queued - seen - max(0, start - seen_at))
 
 
+def _close_open_call(lane: LaneRecorder) -> None:
+    """Recording of a thread stops while it is inside a long C call (blocked in
+    ``q.get()`` for ever, say): keep that call as a mark up to now, with the CPU time
+    it used so far, so that the lane shows the wait to its end, not "finished"."""
+    ident, calls = lane.open_calls or (0, [])
+    lane.open_calls = None
+    frame = sys._current_frames().get(ident)  # None: the thread has ended
+    if not calls or frame is None:
+        return
+    start, func, cpu_start, _ = calls[-1]
+    end = now()
+    if end - start <= MIN_C_CALL_NS:
+        return
+    cpu = -1
+    if cpu_start >= 0 and lane._cpu_clock is not None:
+        try:
+            cpu = max(0, time.clock_gettime_ns(lane._cpu_clock) - cpu_start)
+        except OSError:  # it ended just now: its clock is gone
+            return
+    label = c_label(func)
+    if label in ("thread.lock.acquire", "thread.RLock.acquire"):
+        label = _wait_label(label, frame)
+    lane.marks.append(Mark(start, end, C_CALL_AUTO, label, cpu))
+
+
 def _short_c_call(func) -> None:
     """A measured call of a learned function was short: one probe fewer."""
     name = _qualname(func)
@@ -403,7 +430,9 @@ def _rearm_loop(stop) -> None:
 
 def _new_state(lane: LaneRecorder) -> list:
     last = lane.beats[-1] if len(lane.beats) else 0
-    return [last, lane.beats.append, [], lane, 0, 0, 0]
+    calls: list[tuple] = []
+    lane.open_calls = (_get_ident(), calls)
+    return [last, lane.beats.append, calls, lane, 0, 0, 0]
 
 
 def _check(state: list, t: int) -> None:
@@ -571,6 +600,7 @@ def _uninstall_monitoring() -> None:
 def _make_profiler(lane: LaneRecorder):
     append = lane.beats.append
     calls: list[tuple] = []  # C calls in progress: (start, function, CPU at start or -1, wants)
+    lane.open_calls = (_get_ident(), calls)
     memo_get = _wants_cpu_memo.get
     class_get = _class_memo.get
     last = lane.beats[-1] if len(lane.beats) else 0  # the latest heartbeat
@@ -744,6 +774,7 @@ def detach_other(lane: LaneRecorder) -> None:
                 _lanes.pop(ident, None)
         with _users_lock:
             _uninstall_if_unused()
+    _close_open_call(lane)
 
 
 def detach() -> None:

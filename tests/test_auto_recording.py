@@ -407,3 +407,23 @@ def test_a_wait_inside_a_queue_is_named_after_the_call_the_learner_wrote(no_left
     assert "Queue.put" in labels["producer"], labels
     assert {"Queue.get", "thread.lock.acquire"} <= labels["consumer"], labels
     assert "thread.lock.acquire" not in labels["producer"], "every wait of it was in put()"
+
+
+def test_a_thread_still_waiting_when_the_recording_ends_is_shown_waiting_not_finished():
+    import queue
+
+    import helpers
+
+    q = queue.Queue()
+    with helpers.recording() as rec:
+        waiter = threading.Thread(target=q.get, name="waiter")  # nothing comes: waits on
+        waiter.start()
+        time.sleep(0.05)
+    try:
+        assert waiter.is_alive()
+        last = rec.timeline.lane("waiter").spans[-1]
+        assert (last.state, last.label) == (helpers.BLOCKED, "Queue.get"), last
+        assert last.end == rec.timeline.end and last.duration > 30e6
+    finally:
+        q.put(None)
+        waiter.join(5)
