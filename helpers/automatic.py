@@ -170,6 +170,8 @@ def _waits_named() -> dict:
 
 
 _WAITS_NAMED: dict = {}
+# The C functions they wait in: a lock, and from 3.13 a thread's handle (Thread.join).
+_WAITS_INSIDE = ("thread.lock.acquire", "thread.RLock.acquire", "thread._ThreadHandle.join")
 _WAIT_FILES = {threading.__file__}  # and queue's, once _waits_named has imported it
 
 
@@ -262,7 +264,7 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
         cpu = at_least if at_least >= COMPUTED_SHARE * length else -1
     lane.cpu_seen = (end, cpu_now)
     label = c_label(func)
-    if label in ("thread.lock.acquire", "thread.RLock.acquire"):
+    if label in _WAITS_INSIDE:
         label = _wait_label(label)
     lane.marks.append(Mark(start, end, C_CALL_AUTO, label, cpu))
     if wanted != _YES:  # learn it, or keep it on probation for PROBES more calls
@@ -322,7 +324,7 @@ def _close_open_call(lane: LaneRecorder) -> None:
         except OSError:  # it ended just now: its clock is gone
             return
     label = c_label(func)
-    if label in ("thread.lock.acquire", "thread.RLock.acquire"):
+    if label in _WAITS_INSIDE:
         label = _wait_label(label, frame)
     lane.marks.append(Mark(start, end, C_CALL_AUTO, label, cpu))
 

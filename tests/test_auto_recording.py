@@ -418,8 +418,11 @@ def test_a_thread_still_waiting_when_the_recording_ends_is_shown_waiting_not_fin
     with helpers.recording() as rec:
         waiter = threading.Thread(target=q.get, name="waiter")  # nothing comes: waits on
         waiter.start()
-        time.sleep(0.05)
+        sleeper = threading.Thread(target=time.sleep, args=(0.05,), name="sleeper")
+        sleeper.start()
+        sleeper.join(5)  # a join is named after Thread.join, on every Python
     try:
+        assert "Thread.join" in {s.label for s in rec.timeline.lane("MainThread").spans}
         assert waiter.is_alive()
         last = rec.timeline.lane("waiter").spans[-1]
         assert (last.state, last.label) == (helpers.BLOCKED, "Queue.get"), last
