@@ -167,8 +167,9 @@ PICTURES = {
         "11_dining_philosophers", "with a waiter, philosophers think, wait and eat; never three "
         "eat at once (drawn as the notebook draws it: plot_dinner)", philosophers_with_a_waiter),
     "12_back_pressure": (
-        "12_queues", "a fast producer, a slow consumer, a queue.Queue(maxsize=2) between them: the "
-        "producer waits, blue, labelled Queue.put; the consumer's work is time.sleep", back_pressure),
+        "12_queues", "a fast producer, a slow consumer, a queue.Queue(maxsize=2) between them: "
+        "the producer waits, blue, labelled Queue.put; the consumer's work is time.sleep",
+        back_pressure),
     "14_round_robin_generators": (
         "14_generators", "three generators on one thread take turns, one step each; a task that "
         "has finished leaves the round", round_robin_generators),
