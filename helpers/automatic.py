@@ -21,7 +21,9 @@ from evidence (helpers.rules, rule 6). ``sys.monitoring`` on Python 3.12+,
 from __future__ import annotations
 
 import _thread
+import concurrent.futures
 import os
+import queue
 import sys
 import threading
 import time
@@ -160,31 +162,22 @@ def c_label(func) -> str:
 # Python functions of the standard library that wait by acquiring a lock inside: Queue.get
 # waits in Condition.wait, which waits in lock.acquire. A long lock.acquire called from inside
 # them is named after the outermost one, the call the learner wrote: "Queue.get".
-def _waits_named() -> dict:
-    import queue  # here, not at the top: most recordings never wait in a queue
-
-    funcs = [queue.Queue.get, queue.Queue.put, queue.Queue.join, threading.Condition.wait,
-             threading.Condition.wait_for, threading.Event.wait, threading.Semaphore.acquire,
-             threading.Barrier.wait, threading.Thread.join]  # fmt: skip
-    return {f.__code__: f.__qualname__ for f in funcs}  # short: it must fit inside a bar
-
-
-_WAITS_NAMED: dict = {}
+_WAITS_NAMED = {f.__code__: f.__qualname__ for f in [  # short names: they must fit in a bar
+    queue.Queue.get, queue.Queue.put, queue.Queue.join, threading.Condition.wait,
+    threading.Condition.wait_for, threading.Event.wait, threading.Semaphore.acquire,
+    threading.Barrier.wait, threading.Thread.join, concurrent.futures.Future.result]}
+_WAIT_FILES = {code.co_filename for code in _WAITS_NAMED}
 # The C functions they wait in: a lock, and from 3.13 a thread's handle (Thread.join).
 _WAITS_INSIDE = ("thread.lock.acquire", "thread.RLock.acquire", "thread._ThreadHandle.join")
-_WAIT_FILES = {threading.__file__}  # and queue's, once _waits_named has imported it
 
 
 def _wait_label(label: str, frame=None) -> str:
     """The label of a long lock.acquire: the threading or queue function it waited in, if any.
 
     Walks out from the call (``frame``: the caller's; by default, the first frame
-    outside this module) through the frames of threading.py and queue.py; the
-    outermost one in _WAITS_NAMED names it.
+    outside this module) through the frames of the files of _WAITS_NAMED (threading.py,
+    queue.py, concurrent/futures/_base.py); the outermost one in it names the wait.
     """
-    if not _WAITS_NAMED:
-        _WAITS_NAMED.update(_waits_named())
-        _WAIT_FILES.update(c.co_filename for c in _WAITS_NAMED)
     if frame is None:
         frame = sys._getframe(1)
         while frame is not None and frame.f_code.co_filename == __file__:
