@@ -21,7 +21,9 @@ from evidence (helpers.rules, rule 6). ``sys.monitoring`` on Python 3.12+,
 from __future__ import annotations
 
 import _thread
+import concurrent.futures
 import os
+import queue
 import sys
 import threading
 import time
@@ -165,6 +167,35 @@ def c_label(func) -> str:
     return f"{module}.{name}"
 
 
+# Python functions of the standard library that wait by acquiring a lock inside: Queue.get
+# waits in Condition.wait, which waits in lock.acquire. A long lock.acquire called from inside
+# them is named after the outermost one, the call the learner wrote: "Queue.get".
+_WAITS_NAMED = {f.__code__: f.__qualname__ for f in [  # short names: they must fit in a bar
+    queue.Queue.get, queue.Queue.put, queue.Queue.join, threading.Condition.wait,
+    threading.Condition.wait_for, threading.Event.wait, threading.Semaphore.acquire,
+    threading.Barrier.wait, threading.Thread.join, concurrent.futures.Future.result]}
+_WAIT_FILES = {code.co_filename for code in _WAITS_NAMED}
+# The C functions they wait in: a lock, and from 3.13 a thread's handle (Thread.join).
+_WAITS_INSIDE = ("thread.lock.acquire", "thread.RLock.acquire", "thread._ThreadHandle.join")
+
+
+def _wait_label(label: str, frame=None) -> str:
+    """The label of a long lock.acquire: the threading or queue function it waited in, if any.
+
+    Walks out from the call (``frame``: the caller's; by default, the first frame
+    outside this module) through the frames of the files of _WAITS_NAMED (threading.py,
+    queue.py, concurrent/futures/_base.py); the outermost one in it names the wait.
+    """
+    if frame is None:
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename == __file__:
+            frame = frame.f_back
+    while frame is not None and frame.f_code.co_filename in _WAIT_FILES:
+        label = _WAITS_NAMED.get(frame.f_code, label)
+        frame = frame.f_back
+    return label
+
+
 def _qualname(func) -> str:
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
     return name if isinstance(name, str) else type(func).__name__
@@ -235,7 +266,10 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
         at_least = _unqueued(cpu_now - seen_cpu - max(0, start - seen_at), queued, length)
         cpu = at_least if at_least >= COMPUTED_SHARE * length else -1
     lane.cpu_seen = (end, cpu_now)
-    lane.marks.append(Mark(start, end, C_CALL_AUTO, c_label(func), cpu))
+    label = c_label(func)
+    if label in _WAITS_INSIDE:
+        label = _wait_label(label)
+    lane.marks.append(Mark(start, end, C_CALL_AUTO, label, cpu))
     if wanted != _YES:  # learn it, or keep it on probation for PROBES more calls
         name = _qualname(func)
         SAMPLE_CPU.add(name)
@@ -271,6 +305,31 @@ def _queued_during(lane: LaneRecorder, start: int, end: int) -> int:
         return 0
     lane.queue_seen = (end, queued)
     return max(0, queued - seen - max(0, start - seen_at))
+
+
+def _close_open_call(lane: LaneRecorder) -> None:
+    """Recording of a thread stops while it is inside a long C call (blocked in
+    ``q.get()`` for ever, say): keep that call as a mark up to now, with the CPU time
+    it used so far, so that the lane shows the wait to its end, not "finished"."""
+    ident, calls = lane.open_calls or (0, [])
+    lane.open_calls = None
+    frame = sys._current_frames().get(ident)  # None: the thread has ended
+    if not calls or frame is None:
+        return
+    start, func, cpu_start, _ = calls[-1]
+    end = now()
+    if end - start <= MIN_C_CALL_NS:
+        return
+    cpu = -1
+    if cpu_start >= 0 and lane._cpu_clock is not None:
+        try:
+            cpu = max(0, time.clock_gettime_ns(lane._cpu_clock) - cpu_start)
+        except OSError:  # it ended just now: its clock is gone
+            return
+    label = c_label(func)
+    if label in _WAITS_INSIDE:
+        label = _wait_label(label, frame)
+    lane.marks.append(Mark(start, end, C_CALL_AUTO, label, cpu))
 
 
 def _short_c_call(func) -> None:
@@ -391,7 +450,9 @@ def _rearm_loop(stop) -> None:
 
 def _new_state(lane: LaneRecorder) -> list:
     last = lane.beats[-1] if len(lane.beats) else 0
-    return [last, lane.beats.append, [], lane, 0, 0, 0]
+    calls: list[tuple] = []
+    lane.open_calls = (_get_ident(), calls)
+    return [last, lane.beats.append, calls, lane, 0, 0, 0]
 
 
 def _check(state: list, t: int) -> None:
@@ -566,6 +627,7 @@ def _uninstall_monitoring() -> None:
 def _make_profiler(lane: LaneRecorder):
     append = lane.beats.append
     calls: list[tuple] = []  # C calls in progress: (start, function, CPU at start or -1, wants)
+    lane.open_calls = (_get_ident(), calls)
     memo_get = _wants_cpu_memo.get
     class_get = _class_memo.get
     last = lane.beats[-1] if len(lane.beats) else 0  # the latest heartbeat
@@ -739,6 +801,7 @@ def detach_other(lane: LaneRecorder) -> None:
                 _lanes.pop(ident, None)
         with _users_lock:
             _uninstall_if_unused()
+    _close_open_call(lane)
 
 
 def detach() -> None:

@@ -170,6 +170,8 @@ class LaneRecorder:
         self.cpu_seen = (0, 0)  # the thread's CPU time at some instant: (perf_counter_ns, ns)
         self._schedstat: int | None = None  # Linux: a file that says the thread's run-queue wait
         self.queue_seen = (0, -1)  # its run-queue wait at some instant: (perf_counter_ns, ns)
+        # Automatic recording: (thread ident, the C calls in progress), see helpers.automatic.
+        self.open_calls: tuple[int, list] | None = None
 
     def begin(self) -> None:
         """Called in the recorded thread, just before its work."""

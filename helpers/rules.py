@@ -159,7 +159,8 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
         and rule 7 says what it waited for; where rule 7 finds no thread holding
         the GIL, it was *starting* (a new thread's bootstrap). A process's lane begins with
         *starting*, from when its parent asked for it to its first heartbeat.
-        Every lane ends *finished* after its last heartbeat.
+        Every lane ends *finished* after its last heartbeat, or after a region still
+        open when recording stopped (a thread blocked in ``q.get()`` for ever).
     9.  A task (a generator or coroutine taking turns on one thread) runs during
         its steps and is *awaiting* between them; a task still suspended when
         recording ended is awaiting until then.
@@ -302,6 +303,9 @@ def build_process(records: list[LaneRecord], gil: bool, gap: int, run_end: int,
                 lane_pieces += [("gap", a, b, m) for a, b, m in cut_gap(cursor, s, marks[i])]
             lane_pieces.append(("run", s, e, None))
             cursor = max(cursor, e)
+        tail = max((m.end for m in marks[i]), default=cursor)
+        if tail > cursor:  # a call still open when recording stopped: up to then
+            lane_pieces += [("gap", a, b, m) for a, b, m in cut_gap(cursor, tail, marks[i])]
         pieces.append(lane_pieces)
     silent = [[(s, e) for kind, s, e, m in p if kind == "gap" and m is None] for p in pieces]
 

@@ -206,6 +206,9 @@ class _Process:
                 out += [("gap", a, b, m) for a, b, m in _cut_gap(cursor, s, marks)]
             out.append(("run", s, e, None))
             cursor = max(cursor, e)
+        tail = max((m.end for m in marks), default=cursor)
+        if tail > cursor:  # a call still open when recording stopped: up to then
+            out += [("gap", a, b, m) for a, b, m in _cut_gap(cursor, tail, marks)]
         return out
 
     def lanes(self, run_end: int) -> list[Lane]:

@@ -75,7 +75,8 @@ class Recording:
     that wraps the thread's ``run`` so that the new thread records itself (the same
     automatic recording as run_threads uses). On leaving the block, by any path,
     the original ``start`` is put back and recording stops everywhere. Threads that
-    are still running then go on, unrecorded; their lanes end where the block did.
+    are still running then go on, unrecorded; their lanes end where the block did (one
+    still waiting, in ``q.get()`` say, shows that wait up to there).
 
     ``switch_interval`` (seconds) sets sys.setswitchinterval inside the block only.
     """

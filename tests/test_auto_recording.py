@@ -13,6 +13,7 @@ import random
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from checks import missing
@@ -394,3 +395,64 @@ def test_calling_an_unhashable_callable_is_recorded_without_raising():
     got = []
     record(lambda: got.append(ref() is target))
     assert got == [True]
+
+
+def test_a_wait_inside_a_queue_is_named_after_the_call_the_learner_wrote(no_leftovers):
+    import queue
+
+    import helpers
+
+    q, held = queue.Queue(maxsize=1), threading.Lock()
+
+    def producer():
+        time.sleep(0.03)  # the consumer waits in get() meanwhile: the queue is empty
+        for i in range(4):
+            q.put(i)  # the second put waits: the queue holds one item and it is full
+
+    def consumer():
+        for _ in range(4):
+            q.get()
+            time.sleep(0.02)
+        held.acquire()  # a plain lock: its wait keeps the C function's name
+        held.release()
+
+    with helpers.recording() as rec:
+        held.acquire()
+        threads = [threading.Thread(target=f, name=f.__name__) for f in (producer, consumer)]
+        for th in threads:
+            th.start()
+        time.sleep(0.15)
+        held.release()
+        for th in threads:
+            th.join(5)
+    labels = {ln: {s.label for s in rec.timeline.lane(ln).spans if s.label}
+              for ln in ("producer", "consumer")}  # fmt: skip
+    assert "Queue.put" in labels["producer"], labels
+    assert {"Queue.get", "thread.lock.acquire"} <= labels["consumer"], labels
+    assert "thread.lock.acquire" not in labels["producer"], "every wait of it was in put()"
+
+
+def test_a_thread_still_waiting_when_the_recording_ends_is_shown_waiting_not_finished():
+    import queue
+
+    import helpers
+
+    q = queue.Queue()
+    with helpers.recording() as rec:
+        waiter = threading.Thread(target=q.get, name="waiter")  # nothing comes: waits on
+        waiter.start()
+        sleeper = threading.Thread(target=time.sleep, args=(0.05,), name="sleeper")
+        sleeper.start()
+        sleeper.join(5)  # a join is named after Thread.join, on every Python
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(time.sleep, 0.05).result(5)
+    try:
+        assert {"Thread.join", "Future.result"} <= {
+            s.label for s in rec.timeline.lane("MainThread").spans}
+        assert waiter.is_alive()
+        last = rec.timeline.lane("waiter").spans[-1]
+        assert (last.state, last.label) == (helpers.BLOCKED, "Queue.get"), last
+        assert last.end == rec.timeline.end and last.duration > 30e6
+    finally:
+        q.put(None)
+        waiter.join(5)

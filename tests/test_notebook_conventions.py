@@ -5,8 +5,8 @@ Part 2 copies part 1: these checks make sure what is copied is right.
 - every "Predict, then run" question has its answer folded in a <details> block;
 - a hidden cell starts with a comment line saying what it does;
 - the standard library is in view: the notebooks where a concept is taught show the
-  standard-library code a learner would write, in a cell that is not hidden (16: both
-  asyncio.Queue and asyncio.Semaphore).
+  standard-library code a learner would write, in a cell that is not hidden (12: both
+  queue.Queue and threading.Condition; 16: both asyncio.Queue and asyncio.Semaphore).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ STDLIB_IN_VIEW = {
 }
 # Where every one of several APIs must be in view (above: any one of them).
 STDLIB_ALL_IN_VIEW = {
+    "12_": ["queue.Queue(", "threading.Condition("],
     "16_": ["asyncio.Queue(", "asyncio.Semaphore("],
 }
 

@@ -78,6 +78,31 @@ def philosophers_with_a_waiter():
     return rec.timeline, None
 
 
+def back_pressure():  # the learner's own threading code of notebook 12, recorded
+    import queue
+
+    q = queue.Queue(maxsize=2)
+
+    def producer(n):
+        for i in range(n):
+            time.sleep(0.001)
+            q.put(i)  # waits while the queue is full
+        q.put(None)
+
+    def consumer():
+        while q.get() is not None:
+            time.sleep(0.06)
+
+    with helpers.recording() as rec:
+        threads = [threading.Thread(target=producer, args=(6,), name="producer"),
+                   threading.Thread(target=consumer, name="consumer")]  # fmt: skip
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+    return rec.timeline, None
+
+
 def round_robin_generators():
     def count(n):
         for _ in range(n):
@@ -141,6 +166,10 @@ PICTURES = {
     "11_philosophers_with_a_waiter": (
         "11_dining_philosophers", "with a waiter, philosophers think, wait and eat; never three "
         "eat at once (drawn as the notebook draws it: plot_dinner)", philosophers_with_a_waiter),
+    "12_back_pressure": (
+        "12_queues", "a fast producer, a slow consumer, a queue.Queue(maxsize=2) between them: "
+        "the producer waits, blue, labelled Queue.put; the consumer's work is time.sleep",
+        back_pressure),
     "14_round_robin_generators": (
         "14_generators", "three generators on one thread take turns, one step each; a task that "
         "has finished leaves the round", round_robin_generators),
