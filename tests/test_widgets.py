@@ -46,7 +46,7 @@ def lane_names(fig) -> list[str]:
     return [t.get_text().split("\n")[0] for t in fig.axes[0].get_yticklabels()]
 
 
-def made_up(threads: int, interval_ms: int = 5):
+def made_up(threads: int):
     """A Timeline of ``threads`` lanes, one after the other, 1 ms each: fast and exact."""
     return build([record(f"t{i}", every(2 * i, 2 * i + 1), tid=i + 1) for i in range(threads)])
 
