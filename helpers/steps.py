@@ -21,7 +21,7 @@ from array import array
 
 from .recorder import LaneRecord, now
 from .rules_fast import build_timeline
-from .tasks import run_info
+from .tasks import check_names, run_info
 from .timeline import Timeline
 
 __all__ = ["StepRecording", "record_tasks", "recording_steps"]
@@ -157,11 +157,12 @@ async def record_tasks(*coros, names=None, timeout: float | None = 60.0) -> Time
     if not coros:
         raise ValueError("no coroutines: give at least one, e.g. record_tasks(nap(0.1))")
     problem = None
-    if names is not None and len(names) != len(coros):
-        problem = ValueError(f"{len(names)} names for {len(coros)} coroutines")
-    elif names is not None and len(set(names)) != len(names):
-        problem = ValueError(f"names {list(names)}: give each task a name of its own")
-    elif timeout is not None and not timeout > 0:
+    try:
+        if names is not None:
+            check_names(names, len(coros), "coroutine")
+    except (TypeError, ValueError) as exc:
+        problem = exc
+    if problem is None and timeout is not None and not timeout > 0:
         problem = ValueError(f"timeout must be more than 0 seconds (or None), got {timeout}")
     for i, coro in enumerate(coros):
         if problem is None and not asyncio.iscoroutine(coro):

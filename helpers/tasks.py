@@ -21,7 +21,7 @@ from .recorder import LaneRecorder
 from .timeline import RunInfo
 from .workloads import Workload
 
-__all__ = ["MAX_PROCESSES", "MAX_THREADS", "STOP_GRACE", "Task", "TaskError",
+__all__ = ["MAX_PROCESSES", "MAX_THREADS", "STOP_GRACE", "Task", "TaskError", "check_names",
            "check_switch_interval", "check_tasks", "check_timeout", "run_info", "task_name",
            "work"]
 
@@ -70,9 +70,25 @@ def check_tasks(tasks: Sequence[Task], names: Sequence[str] | None, cap: int,
             )
     if names is None:
         return [task_name(t, i) for i, t in enumerate(tasks)]
-    if len(names) != len(tasks):
-        raise ValueError(f"{len(names)} names for {len(tasks)} tasks")
-    return [str(n) for n in names]
+    return check_names(names, len(tasks), "task")
+
+
+def check_names(names: Sequence[str], count: int, what: str) -> list[str]:
+    """Lane names: one string per ``what`` ("task"), each its own (a lane is found by name)."""
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+        raise TypeError(f"names must be a list of strings, one per {what}, e.g. "
+                        f"names=['A', 'B']; got a {type(names).__name__}")
+    if len(names) != count:
+        raise ValueError(f"{len(names)} names for {count} {what}s: give one name per {what}")
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise TypeError(f"name {i} is {name!r}, not a string: write each name in quotes, "
+                            "e.g. names=['A', 'B']")
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"names {list(names)}: give each {what} a name of its own "
+                         f"({', '.join(map(repr, twice))} is given more than once)")
+    return list(names)
 
 
 def check_timeout(timeout: float) -> None:

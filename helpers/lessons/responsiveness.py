@@ -134,15 +134,15 @@ def typing_box(
 
     In a notebook cell (it needs the kernel's event loop, so it is no doctest):
 
-        responsiveness(lambda s: threading.Thread(target=time.sleep, args=(s,)).start(),
-                       lambda s: time.sleep(s), seconds=1)
+        typing_box(lambda s: threading.Thread(target=time.sleep, args=(s,)).start(),
+                   lambda s: time.sleep(s), seconds=1)
     """
     if not 0 < seconds <= 10:
         raise ValueError(f"seconds must be more than 0 and at most 10, got {seconds}")
     try:
         loop = asyncio.get_running_loop()  # the kernel's: a cell runs inside its event loop
     except RuntimeError:
-        raise RuntimeError("responsiveness() needs the event loop of a Jupyter kernel: "
+        raise RuntimeError("typing_box() needs the event loop of a Jupyter kernel: "
                            "run it in a notebook") from None  # fmt: skip
     text = W.Text(placeholder="type here while it calculates")
     answer = W.Label("The main thread has read: (nothing yet)")
