@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import _thread
 import concurrent.futures
+import multiprocessing.process
 import os
 import queue
+import selectors
 import sys
 import threading
 import time
@@ -174,9 +176,16 @@ _WAITS_NAMED = {f.__code__: f.__qualname__ for f in [  # short names: they must 
     queue.Queue.get, queue.Queue.put, queue.Queue.join, threading.Condition.wait,
     threading.Condition.wait_for, threading.Event.wait, threading.Semaphore.acquire,
     threading.Barrier.wait, threading.Thread.join, concurrent.futures.Future.result]}
-_WAIT_FILES = {code.co_filename for code in _WAITS_NAMED}
-# The C functions they wait in: a lock, and from 3.13 a thread's handle (Thread.join).
-_WAITS_INSIDE = ("thread.lock.acquire", "thread.RLock.acquire", "thread._ThreadHandle.join")
+# A process's join() waits for its sentinel in select's poll, through multiprocessing's
+# Popen classes and connection.wait: named as the learner wrote it, p.join().
+_WAITS_NAMED[multiprocessing.process.BaseProcess.join.__code__] = "Process.join"
+_MP = os.path.dirname(multiprocessing.__file__)
+_WAIT_FILES = {code.co_filename for code in _WAITS_NAMED} | {selectors.__file__} | {
+    os.path.join(_MP, f"{name}.py")
+    for name in ("connection", "popen_fork", "popen_forkserver", "popen_spawn_posix")}
+# The C functions they wait in: a lock, from 3.13 a thread's handle (Thread.join), a poll.
+_WAITS_INSIDE = ("thread.lock.acquire", "thread.RLock.acquire", "thread._ThreadHandle.join",
+                 "select.poll.poll", "select.epoll.poll", "select.select")
 
 
 def _wait_label(label: str, frame=None) -> str:

@@ -410,3 +410,16 @@ def test_run_processes_inside_a_recording_keeps_its_own_lanes():
     assert [ln.name for ln in tl.lanes] == ["cpu-1"]
     assert rec.timeline.info.kind == "threads", "run_processes records its processes itself"
     everything_put_back()
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_the_parent_waiting_in_join_is_labelled_process_join(method):
+    # join() waits in select's poll, deep in multiprocessing: named as the learner wrote it.
+    with helpers.recording() as rec:
+        p = mp.get_context(method).Process(target=time.sleep, args=(0.1,))
+        p.start()
+        p.join(60)
+    waits = [s for s in rec.timeline.lanes[0].spans if s.state == helpers.BLOCKED]
+    assert waits and waits[-1].label == "Process.join", [s.label for s in waits]
+    assert waits[-1].duration > 50e6
+    everything_put_back()

@@ -50,13 +50,12 @@ def c_call_releases_the_gil():
     return tl, None
 
 
-def two_processes():  # the learner's own code of notebook 05, recorded, under spawn
+def two_processes():  # the learner's own code of notebook 05, recorded, as the notebook runs it
     sys.path.insert(0, str(ROOT / "notebooks"))  # nb05_tasks, importable by the children
     from nb05_tasks import count_primes
 
-    spawn = multiprocessing.get_context("spawn")
-    with helpers.recording() as rec:
-        procs = [spawn.Process(target=count_primes, args=(50_000,), name=f"process {x}")
+    with helpers.recording() as rec:  # the platform's default start method, as in 05
+        procs = [multiprocessing.Process(target=count_primes, args=(50_000,), name=f"process {x}")
                  for x in "AB"]  # fmt: skip
         for p in procs:
             p.start()
@@ -158,8 +157,8 @@ PICTURES = {
         "time", c_call_releases_the_gil),
     "05_two_processes": (
         "05_multiple_pythons", "the notebook's own multiprocessing code: its lane waits in "
-        "join(); each process starts (spawn) before it runs; then both run at once on two "
-        "cores", two_processes),
+        "Process.join; each process starts (tan) before it runs; then both run at once on "
+        "two cores", two_processes),
     "06_threads_waiting_for_io": (
         "06_the_point_of_threads", "four threads waiting on I/O overlap their waits: the run "
         "takes about as long as one", threads_waiting_for_io),
