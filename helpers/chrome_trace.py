@@ -77,7 +77,7 @@ def to_chrome_trace(timeline: Timeline) -> dict:
         "otherData": {
             "format": FORMAT, "clock": "perf_counter (CLOCK_MONOTONIC on Linux)",
             "start_ns": timeline.start, "end_ns": timeline.end, "notes": list(timeline.notes),
-            "recorded_on": f"{platform.node()}, {platform.system()} {platform.machine()}",
+            "recorded_on": f"{platform.system()} {platform.machine()}",  # no host name
             "lanes": lanes,
             **asdict(timeline.info),
         },
@@ -114,6 +114,10 @@ def from_chrome_trace(trace: dict, source: str = "") -> Timeline:
              kind=x["kind"], labels=tuple(labels.get(i, ())))
         for i, x in enumerate(other["lanes"]))  # fmt: skip
     where = f"Recorded on {other['recorded_on']}, Python {info.python}"
+    if info.start_method:
+        where += f", start method {info.start_method}"
+    if "cgroup_quota" in other:  # traces from before the quota was saved say nothing of it
+        where += ", no CPU quota" if info.cgroup_quota is None else ""
     notes = (*other["notes"], where + (f" ({Path(source).name})" if source else ""))
     return Timeline(lanes=lanes, start=other["start_ns"], end=other["end_ns"], info=info,
                     notes=notes)  # fmt: skip
