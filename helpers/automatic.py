@@ -330,11 +330,13 @@ def _close_open_call(lane: LaneRecorder) -> None:
     if end - start <= MIN_C_CALL_NS:
         return
     cpu = -1
-    if cpu_start >= 0 and lane._cpu_clock is not None:
+    if cpu_start >= 0:
         try:
-            cpu = max(0, time.clock_gettime_ns(lane._cpu_clock) - cpu_start)
+            cpu_now = lane.cpu_clock_ns()
         except OSError:  # it ended just now: its clock is gone
             return
+        if cpu_now is not None:
+            cpu = max(0, cpu_now - cpu_start)
     label = c_label(func)
     if label in _WAITS_INSIDE:
         label = _wait_label(label, frame)

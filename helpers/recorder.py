@@ -198,14 +198,21 @@ class LaneRecorder:
             self.cpu_ns = time.thread_time_ns() - self._cpu_start
             if getattr(_current, "lane", None) is self:
                 _current.lane = None
-        elif self._cpu_clock is not None:
+        else:
             try:
-                self.cpu_ns = time.clock_gettime_ns(self._cpu_clock) - self._cpu_start
+                cpu = self.cpu_clock_ns()
             except OSError:  # the thread has ended since: its clock is gone
-                pass
+                cpu = None
+            if cpu is not None:
+                self.cpu_ns = cpu - self._cpu_start
         if self._schedstat is not None:  # after the last heartbeat: closing may let go of the GIL
             fd, self._schedstat = self._schedstat, None
             os.close(fd)
+
+    def cpu_clock_ns(self) -> int | None:
+        """The recorded thread's CPU clock (ns), read from any thread; None where no
+        thread's clock can be read from another (not Unix). OSError once it has ended."""
+        return None if self._cpu_clock is None else time.clock_gettime_ns(self._cpu_clock)
 
     def run_queue_ns(self) -> int:
         """How long, in all, this thread has been ready to run but waiting for a core.
