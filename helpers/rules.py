@@ -37,23 +37,29 @@ RELEASES_GIL = (BLOCKED, C_CALL_NO_GIL)  # regions whose first heartbeat ends a 
 def split_at_callbacks(record: LaneRecord) -> list[Mark]:
     """Rule 6's last part: an automatic C call with the thread's own heartbeats inside it
     keeps only the stretches before the first and after the last of them; one inside a
-    region that says what it is is left out."""
+    region that says what it is is left out, and so is a stretch after the last
+    heartbeat that lies in such a region (``with lane.region(...)`` opens its region
+    inside the C call ``next``, which goes on for a moment after it)."""
     beats = record.beats
     known = sorted(m for m in record.marks if m.kind != C_CALL_AUTO)
+
+    def in_known(t: int) -> bool:  # inside a region that says what it is (end maybe clamped)
+        return any(k.start <= t < k.end for k in known)
+
     out = []
     for m in record.marks:
         start, end, kind, label, cpu = m
         if kind != C_CALL_AUTO:
             out.append(m)
             continue
-        if any(k.start <= start < k.end for k in known):
-            continue  # begun inside a region that says what it is (whose end may be clamped)
+        if in_known(start):
+            continue
         lo, hi = bisect.bisect_right(beats, start), bisect.bisect_left(beats, end)
         if lo >= hi:  # no heartbeat strictly inside: C code all along
             out.append(m)
             continue
         out.append(Mark(start, beats[lo], kind, label, cpu))
-        if beats[hi - 1] < end:
+        if beats[hi - 1] < end and not in_known(beats[hi - 1]):
             out.append(Mark(beats[hi - 1], end, kind, label, cpu))
     return out
 
@@ -140,7 +146,9 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
         thread ran Python, so only the stretches before and after count as the call.
         A C call begun inside a region that says what it is (a workload's, a
         recorded lock's) is what the region says: what is known beats what is
-        inferred.
+        inferred. So is the part of one after its last heartbeat, where that
+        heartbeat opened such a region (``with lane.region(...)`` opens it from
+        inside the C call ``next``).
     7.  Where a thread was silent with nothing marked, it was runnable:
         - while another thread held the GIL (a slice, a workload's C call, or an
           automatic C call found to hold it), or for a moment of at most
@@ -210,6 +218,12 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
     b: 50 waiting for GIL 100 running 300000 running 300010 finished 900000
     >>> show(rec("a", [0, 100, 900_000], [(100, 900_000, C_CALL_AUTO, "sleep", 0)], True))
     a: 0 running 100 blocked 900000
+
+    A region opened at 200 inside the C call ``next`` (100-300) is what it says from 200 on.
+
+    >>> show(rec("a", [0, 100, 200, 900_000], [(100, 300, C_CALL_AUTO, "next", 0),
+    ...                                        (200, 900_000, BLOCKED, "eat", -1)], True))
+    a: 0 running 100 blocked 200 blocked 900000
 
     Rule 7: silent while b ran, a waited for the GIL; b, silent after it ran last, held it.
 

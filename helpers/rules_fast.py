@@ -112,26 +112,31 @@ def _tidy(spans: list[Span], end: int) -> tuple[Span, ...]:
 
 def _split_at_callbacks(r: LaneRecord) -> list[Mark]:
     """Rule 6's last part: an automatic C call keeps only what lies before its thread's first
-    heartbeat inside it and after its last one; one begun in a known region is dropped."""
+    heartbeat inside it and after its last one; one begun in a known region is dropped,
+    and so is the part after its last heartbeat where that is begun in one."""
     known = sorted((m.start, m.end) for m in r.marks if m.kind != C_CALL_AUTO)
     known_starts = [a for a, _ in known]
     reach = np.maximum.accumulate([e for _, e in known]).tolist() if known else []
     beats = np.frombuffer(r.beats, dtype=np.int64) if len(r.beats) else np.zeros(0, np.int64)
+
+    def in_known(t: int) -> bool:
+        k = bisect.bisect_right(known_starts, t)  # known regions begun by then
+        return bool(k) and reach[k - 1] > t  # one of them still runs at t
+
     out = []
     for m in r.marks:
         if m.kind != C_CALL_AUTO:
             out.append(m)
             continue
-        k = bisect.bisect_right(known_starts, m.start)  # known regions begun by then
-        if k and reach[k - 1] > m.start:
-            continue  # one of them still runs: what it says is known, not inferred
+        if in_known(m.start):
+            continue  # a known region still runs: what it says is known, not inferred
         lo = int(np.searchsorted(beats, m.start, side="right"))
         hi = int(np.searchsorted(beats, m.end, side="left"))
         if lo >= hi:
             out.append(m)
         else:
             out.append(m._replace(end=int(beats[lo])))
-            if beats[hi - 1] < m.end:
+            if beats[hi - 1] < m.end and not in_known(int(beats[hi - 1])):
                 out.append(m._replace(start=int(beats[hi - 1])))
     return out
 

@@ -50,6 +50,9 @@ def random_lane(rng: random.Random, name: str, pid: int, tid: int) -> LaneRecord
             if region != C_CALL_AUTO and rng.random() < 0.2:  # an automatic C call inside it
                 marks.append((t + US, t + length + rng.choice([-US, 50 * US]), C_CALL_AUTO,
                               "inside", -1))  # within it, or past its (clamped) end
+            if region != C_CALL_AUTO and rng.random() < 0.2:  # opened inside a C call (next)
+                marks.append((t - rng.randrange(1, 20) * US, t + rng.randrange(1, 50) * US,
+                              C_CALL_AUTO, "opens", rng.choice([-1, 0])))  # fmt: skip
             if region == C_CALL_AUTO and rng.random() < 0.3:  # it calls back into Python
                 inner = sorted(rng.sample(range(t + US, t + length), rng.randrange(1, 6)))
                 beats += inner

@@ -257,18 +257,25 @@ class Table:
 
 def eating_spans(timeline, label: str = "eating") -> list:
     """The recorded spans labelled ``label`` ("eating") of every lane of a Timeline, each
-    meal as one span (a region can come in two pieces with a moment of Python between)."""
+    meal as one span. A meal's region can come in pieces: the thread runs a little Python
+    inside it (to call time.sleep, through a C call or two), and on a busy machine it
+    may wait for the GIL or a core there. Pieces with no other wait between them are one
+    meal: between two meals a philosopher always thinks, a wait labelled "thinking"."""
+    from ..states import BLOCKED
     from ..timeline import Span
 
     out = []
     for lane in timeline.lanes:
-        spans = [s for s in lane.spans if s.label == label]
-        for s in spans:
-            if out and out[-1][0] is lane and s.start - out[-1][1].end < 200_000:  # 0.2 ms
-                out[-1] = (lane, Span(out[-1][1].start, s.end, s.state, label))
-            else:
-                out.append((lane, s))
-    return [s for _, s in out]
+        meal = None  # the meal being put together, until another wait comes
+        for s in lane.spans:
+            if s.label == label:
+                meal = Span(meal.start, s.end, s.state, label) if meal else s
+            elif s.state == BLOCKED and meal:
+                out.append(meal)
+                meal = None
+        if meal:
+            out.append(meal)
+    return out
 
 
 def plot_meals(results: list[Result]):
