@@ -22,7 +22,7 @@ from records import info
 from helpers.lessons import philosophers as ph
 from helpers.lessons.philosophers import DINNER_COLORS, Result, Table
 from helpers.palette import NEUTRALS
-from helpers.states import BLOCKED, RUNNING
+from helpers.states import BLOCKED, C_CALL, RUNNING, WAITING_GIL
 from helpers.timeline import Lane, Span, Timeline
 
 MS = 1_000_000
@@ -90,10 +90,23 @@ def dinner() -> Timeline:
               blocked(10, 20, "waiting for lock 'fork 1' (held by philosopher-1)"),
               blocked(20, 40, "eating"))  # fmt: skip
     p1 = lane("philosopher-1", 2, blocked(0, 5, "has fork 1, pauses"), blocked(5, 20, "eating"),
-              blocked(30, 50, "eating"), Span(50 * MS, 51 * MS, RUNNING))  # fmt: skip
+              blocked(20, 30, "thinking"), blocked(30, 50, "eating"),
+              Span(50 * MS, 51 * MS, RUNNING))  # fmt: skip
     p2 = lane("philosopher-2", 3, blocked(0, 100, "thinking"))
     main = lane("MainThread", 4, blocked(0, 100, "thinking"))  # not a philosopher: not drawn
     return Timeline(lanes=(main, p0, p1, p2), start=0, end=100 * MS, info=info())
+
+
+def test_a_meal_in_pieces_is_one_meal_and_thinking_ends_it():
+    # A meal's region as the rules draw it: the region opens, the thread runs Python and
+    # a C call (next) and waits for the GIL inside it, then sleeps; then it thinks.
+    pieces = lane("philosopher-0", 1, blocked(0, 0, "eating"), Span(0, 1 * MS, RUNNING),
+                  Span(1 * MS, 2 * MS, C_CALL, "next"), Span(2 * MS, 3 * MS, WAITING_GIL),
+                  blocked(3, 8, "eating"), blocked(8, 9, "thinking"), blocked(9, 14, "eating"),
+                  Span(14 * MS, 15 * MS, RUNNING))  # fmt: skip
+    tl = Timeline(lanes=(pieces,), start=0, end=15 * MS, info=info())
+    meals = ph.eating_spans(tl)
+    assert [(s.start / MS, s.end / MS) for s in meals] == [(0, 8), (9, 14)]
 
 
 def test_plot_dinner_draws_one_lane_per_philosopher_coloured_by_what_it_did():
@@ -108,7 +121,8 @@ def test_plot_dinner_draws_one_lane_per_philosopher_coloured_by_what_it_did():
         bars.append((round(y + h / 2), round(x), round(w), kinds[to_hex(coll.get_facecolor()[0])]))
     assert sorted(bars) == sorted([
         (2, 0, 10, "thinking"), (2, 10, 10, "waiting"), (2, 20, 20, "eating"),
-        (1, 0, 5, "holds one fork"), (1, 5, 15, "eating"), (1, 30, 20, "eating"),
+        (1, 0, 5, "holds one fork"), (1, 5, 15, "eating"), (1, 20, 10, "thinking"),
+        (1, 30, 20, "eating"),
         (0, 0, 100, "thinking"),
     ])  # the running span and the main thread's lane are not drawn
 
