@@ -7,7 +7,8 @@ Nothing in the engine imports from here. Each module is named for what it shows:
   its threads' lanes) · script_runner (13: a script in a fresh Python) · generators (14: a
   generator stepped by hand) · event_loop (15, 16: asyncio tasks on a timeline) ·
   tasks_and_queues (16: who was inside a limit, counted) ·
-  beyond_the_gil (17: what runs in parallel, the capstone)
+  beyond_the_gil (17: what runs in parallel, the capstone) · tidy (every notebook:
+  nothing left running at the end, measure again if busy)
 
     >>> from helpers.lessons import races
     >>> races.race(threads=2, iterations=1_000, use_lock=True).lost
