@@ -140,6 +140,31 @@ def test_guide_quiz_key_matches_the_quiz(path: Path):
         assert answer.startswith(text), f"{path.stem}, question {n}: {text!r}, not {answer!r}"
 
 
+MINUTES_LINE = re.compile(r"⏱ About (\d+) minutes \((\d+) of teaching, (\d+) for the exercise, "
+                          r"(\d+) for the quiz\)\.")  # fmt: skip
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_states_the_cards_minutes_in_the_one_form(path: Path):
+    """The notebook's `⏱ About N minutes (T of teaching, E for the exercise, Q for the quiz).`
+    adds up, and agrees with its card: `> **Minutes.** N (..., exercise E, quiz Q)`."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    stated = MINUTES_LINE.findall(text)
+    assert len(stated) == 1, f"{path.stem}: one line like '⏱ About 25 minutes (16 of teaching, "\
+        "7 for the exercise, 2 for the quiz).' expected, as the guide's card says"
+    n, t, e, q = map(int, stated[0])
+    assert t + e + q == n, f"{path.stem}: {t} + {e} + {q} is not {n}"
+    section = _guide_section(_title(nb))
+    card = re.search(r"> \*\*Minutes\.\*\* (\d+) \(([^)]*)\)", section.replace("\n> ", " "))
+    assert card, f"{GUIDE.name}, {path.stem}: the card has no '> **Minutes.** N (...)' line"
+    parts = dict((k, int(v)) for k, v in re.findall(r"([a-z][a-z ]*?) (\d+)", card.group(2)))
+    exercise = parts.get("exercise", parts.get("capstone", 0))
+    assert (int(card.group(1)), exercise, parts.get("quiz", 0)) == (n, e, q), (
+        f"{path.stem}: the notebook says {n} minutes, {e} for the exercise, {q} for the quiz; "
+        f"its card says {card.group(0)}")
+
+
 # ---- quizzes answer a click ---------------------------------------------------------------
 
 
