@@ -53,6 +53,7 @@ LEGEND_GIL = {
     FINISHED: "finished",
 }
 WIDTH = 10.0  # inches: 1,000 px at 100 dpi, narrower than a notebook's output area
+AXIS_PIXELS = 850  # about how many of them the time axis takes (the lane names take the rest)
 # The normal sizes; helpers.classroom() draws with larger ones (helpers.classroom_mode.look()).
 FONT = NORMAL.font  # points: lane names, axis, legend, labels in the bars
 TITLE_FONT = NORMAL.title_font
@@ -97,7 +98,6 @@ def plot_timeline(
     # Rows from the top, in lane order; one group of rows per process.
     rows = {id(lane): len(lanes) - 1 - i for i, lane in enumerate(lanes)}
     bars: dict[tuple[str, bool], list[tuple[float, tuple[float, float]]]] = defaultdict(list)
-    seen = set()
     texts = []
     for lane in lanes:
         y = rows[id(lane)]
@@ -107,10 +107,10 @@ def plot_timeline(
                 continue
             a, b = max(a, lo), min(b, hi)
             bars[(s.state, s.inferred)].append((y, (a, b - a)))  # row, (start, width)
-            seen.add((s.state, s.inferred))
             if labels and s.label and b - a > _text_width(s.label, lk.font, fig, hi - lo):
                 texts.append(((a + b) / 2, y, s.label, s.state))
 
+    seen = seen_states(timeline, (lo, hi))  # the legend lists what shows, not every sliver
     for (state, inferred), items in bars.items():
         # All the rectangles of one state as one path: fast enough for 100,000 spans.
         y = np.array([row for row, _ in items], dtype=float)
@@ -218,11 +218,16 @@ def figure_size(rows: int, legend_rows: int = 2) -> tuple[float, float]:
 
 
 def seen_states(timeline: Timeline, window: tuple[float, float] | None = None) -> set:
-    """The (state, inferred) pairs of the spans drawn for ``timeline`` in ``window`` (ms)."""
+    """The (state, inferred) pairs that show in a picture of ``timeline`` in ``window`` (ms):
+    those whose spans there add up to at least a pixel (of the ~850 of a timeline's axis)."""
     lo, hi = window if window is not None else (0.0, timeline.wall_ms)
-    t0 = timeline.start
-    return {(s.state, s.inferred) for lane in timeline.lanes for s in lane.spans
-            if (s.end - t0) / 1e6 > lo and (s.start - t0) / 1e6 < hi}  # fmt: skip
+    t0, total = timeline.start, defaultdict(float)
+    for lane in timeline.lanes:
+        for s in lane.spans:
+            a, b = max((s.start - t0) / 1e6, lo), min((s.end - t0) / 1e6, hi)
+            if b > a:
+                total[(s.state, s.inferred)] += b - a
+    return {key for key, ms in total.items() if ms >= (hi - lo) / AXIS_PIXELS}
 
 
 def add_legend(ax, seen: set, gil_enabled: bool = True, tasks: bool = False,

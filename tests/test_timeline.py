@@ -248,3 +248,15 @@ def test_an_automatic_c_call_that_a_ready_thread_waited_through_kept_the_gil():
     assert [(s.state, s.inferred, s.start, s.end) for s in call] == [
         (helpers.C_CALL, False, 2 * MS, 8.02 * MS)]  # fmt: skip
     assert tl.spans(helpers.WAITING_GIL, lane="b")[0].duration > 6 * MS
+
+
+def test_the_legend_lists_only_the_states_that_show():
+    # a: 100 ms of running, then a 20 us blocked sliver (a 50th of a pixel), then running.
+    rec = record("a", every(0, 100) + [100 * MS + 20_000, 101 * MS],
+                 marks=[(100 * MS, 100 * MS + 20_000, helpers.BLOCKED, "sleep", -1)], tid=1)
+    tl = build([rec], gil=True)
+    assert tl.spans(helpers.BLOCKED, lane="a")  # the sliver is in the timeline...
+    legend = [t.get_text() for t in tl.plot().axes[0].get_legend().get_texts()]
+    assert not any("blocked" in x for x in legend)  # ...but too thin to see: not in the legend
+    zoomed = tl.plot(window=(99.9, 100.1)).axes[0].get_legend().get_texts()
+    assert any("blocked" in t.get_text() for t in zoomed)  # zoomed in, it shows
