@@ -141,6 +141,7 @@ _ITERATES = frozenset(["extend", "update", "join", "union", "intersection", "dif
 
 now = time.perf_counter_ns
 _thread_time = time.thread_time_ns
+_sleep = time.sleep
 _get_ident = threading.get_ident
 
 
@@ -253,8 +254,13 @@ def _wants_cpu(func) -> int:
 
 
 def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
-                 wanted: int) -> None:  # fmt: skip
+                 wanted: int, asleep_ns: int = -1) -> None:  # fmt: skip
     """Keep a C call longer than MIN_C_CALL_NS as a marked region; learn its name.
+
+    ``asleep_ns``: how long a ``time.sleep`` was asked to sleep (3.12+, where the
+    call's argument is seen). Its region ends then, as a workload's sleep does
+    (``LaneRecorder.region``'s ``expected_s``): the time until it returned it spent
+    getting the GIL (and a core) back, and the rules say so.
 
     Its CPU time (helpers.recorder.Mark): measured exactly where it was read at
     the call (SAMPLE_CPU). Otherwise the thread's CPU clock, read now, still
@@ -275,6 +281,8 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
         at_least = _unqueued(cpu_now - seen_cpu - max(0, start - seen_at), queued, length)
         cpu = at_least if at_least >= COMPUTED_SHARE * length else -1
     lane.cpu_seen = (end, cpu_now)
+    if asleep_ns >= 0:
+        end = min(end, start + asleep_ns)  # it slept that long; after, it waited to run
     label = c_label(func)
     if label in _WAITS_INSIDE:
         label = _wait_label(label)
@@ -566,7 +574,10 @@ def _make_callbacks():
             if calls and calls[-1][1] is func:
                 start, _, cpu_start, wants = calls.pop()
                 if t - start > MIN_C_CALL_NS:
-                    _long_c_call(s[_LANE], start, t, func, cpu_start, wants)
+                    asleep = -1
+                    if func is _sleep and type(arg0) in (int, float) and arg0 >= 0:
+                        asleep = int(arg0 * 1e9)  # how long it was asked to sleep
+                    _long_c_call(s[_LANE], start, t, func, cpu_start, wants, asleep)
                     _sites.pop((code, offset), None)
                 elif wants == _ON_PROBATION:
                     _short_c_call(func)

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from .states import BLOCKED, C_CALL, C_CALL_NO_GIL
 
-__all__ = ["C_CALL_AUTO", "COMPUTED_SHARE", "MERGE_GAP_NS", "REGION_KINDS", "Control",
+__all__ = ["C_CALL_AUTO", "COMPUTED_SHARE", "MERGE_GAP_NS", "REGION_KINDS", "WAITS", "Control",
            "LaneRecord", "LaneRecorder", "Mark", "Stopped", "current_lane", "cut_short_note", "now"]
 
 now = time.perf_counter_ns  # CLOCK_MONOTONIC on Linux: the same clock in every process
@@ -50,6 +50,15 @@ MERGE_GAP_NS = 200_000
 # 18, or five processes pinned to its core): so where Linux says how long a call waited
 # for a core, its CPU share is taken over the rest of its length (helpers.automatic).
 COMPUTED_SHARE = 0.2
+# Automatic C calls that let the GIL go whenever they wait (CPython's time.sleep, a lock's
+# acquire, a thread's join, select's polls), by label, as automatic names them: one that
+# did not compute waited, known from CPython's source, not inferred (rule 6).
+WAITS = frozenset({
+    "time.sleep", "thread.lock.acquire", "thread.RLock.acquire", "thread._ThreadHandle.join",
+    "select.poll.poll", "select.epoll.poll", "select.select", "Queue.get", "Queue.put",
+    "Queue.join", "Condition.wait", "Condition.wait_for", "Event.wait", "Semaphore.acquire",
+    "Barrier.wait", "Thread.join", "Future.result", "Process.join",
+})  # fmt: skip
 
 
 def cut_short_note(at_ms: float, names: list[str]) -> str:

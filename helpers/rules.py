@@ -15,7 +15,15 @@ from __future__ import annotations
 
 import bisect
 
-from .recorder import C_CALL_AUTO, COMPUTED_SHARE, MERGE_GAP_NS, LaneRecord, Mark, cut_short_note
+from .recorder import (
+    C_CALL_AUTO,
+    COMPUTED_SHARE,
+    MERGE_GAP_NS,
+    WAITS,
+    LaneRecord,
+    Mark,
+    cut_short_note,
+)
 from .states import (
     AWAITING,
     BLOCKED,
@@ -130,6 +138,8 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
         before that thread's slice began, was *waiting for the GIL*.
     6.  An automatically recorded long C call is decided from evidence, as a
         whole (a C function releases the GIL for all of its work, or not at all):
+        - a call that lets the GIL go whenever it waits (recorder.WAITS: a sleep,
+          a lock, a join, a poll) and did not compute waited: "blocked", known;
         - it computed (its CPU time is at least COMPUTED_SHARE of its length,
           not counting time it spent waiting for a core, where the OS says) or
           it waited (blocked); where its CPU time was not measured, a call that released
@@ -159,8 +169,9 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
           workload, *waiting for a core* (the operating system gave its core to
           something else); for automatically recorded code, *running*, inferred
           (Python that made no calls). The other silent threads were waiting for
-          the GIL, asleep (as does a thread before anyone's first heartbeat).
-          So two threads never both run.
+          the GIL, asleep. So two threads never both run. Where every thread
+          gave the GIL away since it last ran, nobody held it: a silent thread,
+          free to run (its sleep was over), was *waiting for a core*.
         Without the GIL: waiting for a core, or running (inferred) for automatic.
     8.  A thread's lane begins when it was free to run (Thread.start was called,
         or the start line released it): until its first heartbeat it was silent,
@@ -219,6 +230,15 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
     >>> show(rec("a", [0, 100, 900_000], [(100, 900_000, C_CALL_AUTO, "sleep", 0)], True))
     a: 0 running 100 blocked 900000
 
+    Nobody can tell whether that "sleep" let the GIL go (it is hatched, inferred); CPython's
+    ``time.sleep`` always does (recorder.WAITS): it is known.
+
+    >>> def blocked(label):
+    ...     r = rec("a", [0, 100, 900_000], [(100, 900_000, C_CALL_AUTO, label, 0)], True)
+    ...     return [(s.state, s.inferred) for s in build_timeline([r], GIL).lanes[0].spans][1]
+    >>> blocked("sleep"), blocked("time.sleep")
+    (('blocked', True), ('blocked', False))
+
     A region opened at 200 inside the C call ``next`` (100-300) is what it says from 200 on.
 
     >>> show(rec("a", [0, 100, 200, 900_000], [(100, 300, C_CALL_AUTO, "next", 0),
@@ -230,6 +250,12 @@ def build_timeline(records: list[LaneRecord], info: RunInfo,
     >>> show(rec("a", [0, 10, 20, 1_000_000, 1_000_010]), rec("b", [15, 30, 40, 999_000]))
     a: 0 running 10 waiting for GIL 1000000 running 1000010
     b: 15 waiting for GIL 30 running 40 waiting for a core 999000 finished 1000010
+
+    Rule 7, nobody holding the GIL: a's sleep (a workload's, 0.1-0.6 ms) was over at 0.6 ms,
+    and its thread ran again at 0.9 ms, after more than a moment: it waited for a core.
+
+    >>> show(rec("a", [0, 100_000, 900_000, 900_010], [(100_000, 600_000, BLOCKED, "sleep", -1)]))
+    a: 0 running 100000 blocked 600000 waiting for a core 900000 running 900010
 
     Rule 8: a process asked for at 40 is starting until its first heartbeat; finished after.
 
@@ -439,8 +465,8 @@ def silent_piece(a, b, lane, auto, others, kept, gil, gap, first) -> list[Span]:
             out.append(Span(s, e, WAITING_GIL))
         else:  # nobody in the process ran: the thread that ran last held the GIL
             holder = last_to_keep_the_gil(kept, e)
-            if holder is None and e <= first:  # rule 8: nobody holds it, the thread starts
-                out.append(Span(s, e, STARTING))
+            if holder is None:  # nobody holds it: free to run, the thread did not get a core
+                out.append(Span(s, e, STARTING if e <= first else WAITING_CPU))  # or starts
                 continue
             out.append(Span(s, e, alone.state, inferred=alone.inferred) if holder == lane
                        else Span(s, e, WAITING_GIL))  # fmt: skip
@@ -456,6 +482,8 @@ def decide_c_call(mark, lane, events, others_silent, gil) -> tuple[str, bool]:
     computed = cpu >= COMPUTED_SHARE * (end - start)  # unmeasured (-1): as a wait if released
     unmeasured = cpu < 0
     released = C_CALL_NO_GIL if computed else BLOCKED
+    if label in WAITS and not computed:
+        return BLOCKED, False  # a sleep, a lock, a join: it let the GIL go while it waited
     if not gil or any(start < t < end for t, j in events if j != lane):
         return released, unmeasured  # another thread ran Python meanwhile: it released it
     waited = sum(max(0, min(end, y) - max(start, x)) for x, y in others_silent)

@@ -18,7 +18,15 @@ import bisect
 import numpy as np
 
 from .intervals import Union
-from .recorder import C_CALL_AUTO, COMPUTED_SHARE, MERGE_GAP_NS, LaneRecord, Mark, cut_short_note
+from .recorder import (
+    C_CALL_AUTO,
+    COMPUTED_SHARE,
+    MERGE_GAP_NS,
+    WAITS,
+    LaneRecord,
+    Mark,
+    cut_short_note,
+)
 from .states import (
     AWAITING,
     BLOCKED,
@@ -291,8 +299,9 @@ class _Process:
                 out.append(Span(s, e, WAITING_GIL))
                 continue
             holder = self._last_to_keep_the_gil(e)
-            if holder is None and e <= int(self.beats[lane][0]):  # rule 8: it starts
-                out.append(Span(s, e, STARTING))
+            if holder is None:  # nobody holds the GIL: rule 8 (it starts), or no core
+                starts = e <= int(self.beats[lane][0])
+                out.append(Span(s, e, STARTING if starts else WAITING_CPU))
                 continue
             out.append(Span(s, e, alone, inferred=auto) if holder == lane
                        else Span(s, e, WAITING_GIL))  # fmt: skip
@@ -339,6 +348,8 @@ class _Process:
         start, end, _, label, cpu = mark
         computed = cpu >= COMPUTED_SHARE * (end - start)
         released = C_CALL_NO_GIL if computed else BLOCKED
+        if label in WAITS and not computed:
+            return BLOCKED, False  # known to let the GIL go while it waits
         lo, hi = np.searchsorted(self.t, [start, end], side="right")
         inside = self.ln[lo:hi][self.t[lo:hi] < end]  # heartbeats strictly inside the call
         if not self.gil or np.any(inside != lane):

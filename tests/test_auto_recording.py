@@ -65,7 +65,13 @@ def test_heartbeats_are_ordered_and_spaced_except_around_c_calls():
     assert all(a <= b for a, b in zip(beats, beats[1:])), "heartbeats go back in time"
     sleeps = [m for m in lane.marks if m[3] == "time.sleep"]
     assert len(sleeps) == 100, lane.marks
-    c_beats = {t for m in sleeps for t in m[:2]}
+    # A C call's start and end are heartbeats; a sleep seen through sys.monitoring (3.12+)
+    # ends when it was due (its argument says when), at or before its end's heartbeat.
+    ends = {m[1] for m in sleeps}
+    if automatic.USES_MONITORING:
+        ends = {min((b for b in beats if b >= m[1]), default=0) for m in sleeps}
+        assert all(m[1] - m[0] <= 100_000 for m in sleeps), "a sleep is drawn as asked, or less"
+    c_beats = {m[0] for m in sleeps} | ends
     assert c_beats <= set(beats), "a C call's start and end are heartbeats"
     # Up to the end of the last sleep: after it come detach()'s own C calls.
     beats = [b for b in beats if b <= max(c_beats)]
@@ -93,6 +99,36 @@ def test_a_sleep_is_marked_with_its_name_and_little_cpu_time():
     assert kind == C_CALL_AUTO
     assert end - start >= 45_000_000
     assert 0 <= cpu_ns < (end - start) / 10
+
+
+@pytest.mark.skipif(not automatic.USES_MONITORING,
+                    reason="a sleep's argument is seen only through sys.monitoring (3.12+)")
+def test_a_sleep_beside_cpu_threads_is_blue_for_as_long_as_it_slept(no_leftovers):
+    # Woken while a CPU thread holds the GIL, the sleeper waits for it (a switch interval at
+    # least, longer when the holder lost its core): that wait is not part of the sleep.
+    import helpers
+    from helpers import workloads as w
+
+    def sleeper():
+        for _ in range(30):
+            time.sleep(0.01)
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < 0.002:  # a little work, then asleep again
+                pass
+
+    tl = helpers.run_threads([w.cpu(0.6), w.cpu(0.6), sleeper],
+                             names=["cpu-1", "cpu-2", "sleeper"], timeout=60)  # fmt: skip
+    sleeps = [(s.end - s.start) / 1e6 for s in tl.spans(helpers.BLOCKED, lane="sleeper")]
+    within = sum(abs(ms - 10) <= 1 for ms in sleeps)
+    assert len(sleeps) >= 10 and within >= 0.95 * len(sleeps), sorted(sleeps)
+    assert tl.spans(helpers.WAITING_GIL, lane="sleeper"), "woken beside them, it waits for the GIL"
+
+
+def test_every_wait_automatic_names_is_one_the_rules_know_lets_the_gil_go():
+    from helpers.recorder import WAITS
+
+    named = set(automatic._WAITS_NAMED.values()) | set(automatic._WAITS_INSIDE)
+    assert named | {automatic.c_label(time.sleep)} <= WAITS
 
 
 def test_hashing_is_marked_with_its_name_and_the_cpu_time_it_used():

@@ -46,7 +46,8 @@ def random_lane(rng: random.Random, name: str, pid: int, tid: int) -> LaneRecord
             if region == C_CALL_AUTO:  # measured or not; waited, half and half, or computed
                 cpu = rng.choice([-1, 0, length // 10, length // 5, length // 2, length])
             beats.append(t)
-            marks.append((t, t + length, region, f"{region}@{t}", cpu))
+            sleep = region == C_CALL_AUTO and rng.random() < 0.2  # rule 6 knows a sleep waits
+            marks.append((t, t + length, region, "time.sleep" if sleep else f"{region}@{t}", cpu))
             if region != C_CALL_AUTO and rng.random() < 0.2:  # an automatic C call inside it
                 marks.append((t + US, t + length + rng.choice([-US, 50 * US]), C_CALL_AUTO,
                               "inside", -1))  # within it, or past its (clamped) end
