@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # only for the type hints: this module never imports the time
 __all__ = ["add_legend", "figure_size", "plot_timeline", "seen_states"]
 
 LEGEND_GIL = {
-    STARTING: "starting (a new Python process)",
+    STARTING: "starting (a new thread or process)",
     AWAITING: "awaiting (suspended at yield or await)",
     RUNNING: "running Python (holds the GIL)",
     WAITING_GIL: "waiting for the GIL",
