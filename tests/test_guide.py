@@ -7,7 +7,8 @@
   each plan, the plan's title saying its total; the full day gives every notebook but 12 a slot
   (12 has its own paragraph, "Where 12 fits").
 - The README's course outline is one table: no blank line inside it (GitHub would show the
-  rows after one as a paragraph), a row per notebook.
+  rows after one as a paragraph), a row per notebook; its "Each notebook takes A-B minutes
+  (C-D in the short versions ...)" is the cards' range.
 (That each card fits one 1280x720 screen is measured in a browser: tests/test_browser.py.)
 """
 
@@ -153,3 +154,12 @@ def test_readme_course_outline_is_one_table():
     rows = [re.match(r"\| (\d\d) \|", line) for line in inside[2:]]
     assert [r[1] for r in rows if r] == [nn[:2] for nn in NOTEBOOKS], \
         "the outline should have one row per notebook, in order"
+
+
+def test_readme_says_the_cards_range_of_minutes():
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    said = re.search(r"Each notebook takes (\d+)-(\d+) minutes \((\d+)-(\d+) in the short", readme)
+    assert said, "README.md should say 'Each notebook takes A-B minutes (C-D in the short ...)'"
+    full, short = zip(*_card_minutes().values())
+    assert tuple(map(int, said.groups())) == (min(full), max(full), min(short), max(short)), \
+        f"the cards say {min(full)}-{max(full)} minutes, {min(short)}-{max(short)} short"
