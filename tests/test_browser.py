@@ -12,6 +12,9 @@ a cell added at the top of the throwaway copy), in JupyterLab's presentation mod
 interface at 1280x720: widget text must be 20 px, and build/screenshots/NAME-classroom.png
 shows the first timeline as a room would see it.
 
+The instructor guide's cards are rendered as GitHub renders Markdown (tests/guide_md.py) and
+measured at 1280x720: each must fit one screen (build/screenshots/guide-card-NN.png).
+
     COURSE_NOTEBOOK_DIR=/some/dir pytest tests/test_browser.py   # test other notebooks
 """
 
