@@ -12,6 +12,9 @@ a cell added at the top of the throwaway copy), in JupyterLab's presentation mod
 interface at 1280x720: widget text must be 20 px, and build/screenshots/NAME-classroom.png
 shows the first timeline as a room would see it.
 
+The instructor guide's cards are rendered as GitHub renders Markdown (tests/guide_md.py) and
+measured at 1280x720: each must fit one screen (build/screenshots/guide-card-NN.png).
+
     COURSE_NOTEBOOK_DIR=/some/dir pytest tests/test_browser.py   # test other notebooks
 """
 
@@ -438,3 +441,60 @@ def test_notebook_runs_in_jupyterlab(notebook: Path, browser_context, lab):
                 _api(base, token, f"/api/sessions/{session['id']}", method="DELETE")
         except OSError:
             pass
+
+
+# ---- the instructor guide's cards, each one screen ------------------------------------------
+
+SCREEN = {"width": 1280, "height": 720}
+
+# Runs in the rendered guide: for each card (an h2 "NN · Title" up to the next h2), its height
+# from the top of the heading to the bottom of its last block (the "notes on NN" line).
+CARD_HEIGHTS_JS = """() => {
+  const found = {};
+  for (const h of document.querySelectorAll('h2')) {
+    const m = h.textContent.match(/^(\\d\\d) · /);
+    if (!m) continue;
+    let last = h;
+    for (let el = h.nextElementSibling; el && el.tagName !== 'H2'; el = el.nextElementSibling)
+      last = el;
+    const top = h.getBoundingClientRect().top, bottom = last.getBoundingClientRect().bottom;
+    found[m[1]] = {height: Math.round(bottom - top), top: Math.round(top + window.scrollY)};
+  }
+  return found;
+}"""
+
+
+def test_each_guide_card_fits_one_screen(browser_context):
+    """Issue 21: an instructor finds what to say and point at for the notebook on the screen in
+    30 seconds. Each card of notebooks/INSTRUCTOR_GUIDE.md, rendered as GitHub renders it
+    (tests/guide_md.py: CommonMark and tables, github-markdown-css's sizes, 16 px text, line
+    height 1.5, a 980 px column), from its "## NN · Title" to its "notes on NN" line, is at most
+    one 1280x720 screen high. This machine has only DejaVu Sans, wider than GitHub's fonts, so
+    lines wrap sooner than on GitHub: a card that fits here fits there.
+    build/screenshots/guide-card-NN.png shows each card as the screen would."""
+    import guide_md
+
+    text = guide_md.read()
+    expected = sorted(guide_md.cards(text))
+    assert len(expected) >= 18, "the guide should have a card per notebook"
+    page = browser_context.new_page()
+    try:
+        page.set_viewport_size(SCREEN)
+        page.set_content(guide_md.render(text))
+        body = page.evaluate("getComputedStyle(document.querySelector('.markdown-body'))"
+                             ".fontSize + ' ' + getComputedStyle(document.querySelector("
+                             "'.markdown-body')).lineHeight")  # fmt: skip
+        assert body == "16px 24px", f"the page is not styled as GitHub's Markdown: {body}"
+        heights = page.evaluate(CARD_HEIGHTS_JS)
+        assert sorted(heights) == expected, "a card's heading did not render as an h2"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for nn, card in sorted(heights.items()):
+            page.evaluate(f"window.scrollTo(0, {card['top']})")
+            page.screenshot(path=str(SCREENSHOTS / f"guide-card-{nn}.png"))
+    finally:
+        page.close()
+    print("card heights (px):", {nn: c["height"] for nn, c in sorted(heights.items())})
+    too_tall = {nn: c["height"] for nn, c in sorted(heights.items())
+                if c["height"] > SCREEN["height"]}  # fmt: skip
+    assert not too_tall, (f"cards taller than a {SCREEN['height']} px screen (px): {too_tall}; "
+                          "shorten them (keep the keys and the predictions' answers)")
