@@ -44,13 +44,12 @@ STATE_COLORS = {  # also the order of the timeline's legend
 # once, a step that stalled the event loop (a light shade of it), a wrong quiz answer.
 ALERT = "#e52d38"  # red, L* 50: apart from the green of running even for red-green blindness
 
-# The dining philosophers (lessons/philosophers): each in the colour of the state its
-# thread is in while it does that: thinking sleeps (blocked), a hungry philosopher waits,
-# eating runs Python.
+# The dining philosophers (lessons/philosophers): what a philosopher does. A hungry one
+# waits for the waiter or a fork, a wait for a lock: the course's blocked (blue). Eating is
+# green, thinking (away from the table) a quiet grey, so that the waits stand out.
 PHILOSOPHER_COLORS = {
-    "thinking": STATE_COLORS[BLOCKED],
-    "hungry": STATE_COLORS[WAITING_GIL],
-    "holds one fork": STATE_COLORS[STARTING],
+    "thinking": "#bdbdbd",  # light grey, L* 77
+    "hungry": STATE_COLORS[BLOCKED],
     "eating": STATE_COLORS[RUNNING],
     "gave up": ALERT,
     "done": STATE_COLORS[FINISHED],

@@ -93,7 +93,7 @@ def dinner() -> Timeline:
               blocked(20, 30, "thinking"), blocked(30, 50, "eating"),
               Span(50 * MS, 51 * MS, RUNNING))  # fmt: skip
     p2 = lane("philosopher-2", 3, blocked(0, 100, "thinking"))
-    main = lane("MainThread", 4, blocked(0, 100, "thinking"))  # not a philosopher: not drawn
+    main = lane("MainThread", 4, blocked(0, 100, "eating"))  # not a philosopher: not drawn
     return Timeline(lanes=(main, p0, p1, p2), start=0, end=100 * MS, info=info())
 
 
@@ -120,18 +120,39 @@ def test_plot_dinner_draws_one_lane_per_philosopher_coloured_by_what_it_did():
         (x, y, w, h), = [p.get_extents().bounds for p in coll.get_paths()]
         bars.append((round(y + h / 2), round(x), round(w), kinds[to_hex(coll.get_facecolor()[0])]))
     assert sorted(bars) == sorted([
-        (2, 0, 10, "thinking"), (2, 10, 10, "waiting"), (2, 20, 20, "eating"),
-        (1, 0, 5, "holds one fork"), (1, 5, 15, "eating"), (1, 20, 10, "thinking"),
+        (2, 0, 10, "thinking"), (2, 10, 10, "hungry"), (2, 20, 20, "eating"),
+        (1, 0, 5, "hungry"), (1, 5, 15, "eating"), (1, 20, 10, "thinking"),
         (1, 30, 20, "eating"),
         (0, 0, 100, "thinking"),
     ])  # the running span and the main thread's lane are not drawn
+    # The legend names what is drawn, in the course's words; a long wait says what for.
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        ph.DINNER_WORDS[k] for k in ("thinking", "hungry", "eating")]  # fmt: skip
+    assert "blocked" in ph.DINNER_WORDS["hungry"]
+    assert [(t.get_text(), t.get_position()) for t in ax.texts] == [("fork 1", (15, 2))]
+
+
+def test_plot_dinners_legend_lists_only_what_the_picture_shows():
+    only = lane("philosopher-0", 1, blocked(0, 10, "thinking"), blocked(10, 20, "eating"))
+    ax, _ = ph.plot_dinner(Timeline(lanes=(only,), start=0, end=20 * MS, info=info())).axes
+    words = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert words == [ph.DINNER_WORDS["thinking"], ph.DINNER_WORDS["eating"]]
+
+
+def test_the_dinners_colours_are_the_courses_a_wait_for_a_fork_is_blocked():
+    from helpers.palette import STATE_COLORS
+
+    assert DINNER_COLORS["hungry"] == STATE_COLORS[BLOCKED]
+    assert STATE_COLORS[WAITING_GIL] not in DINNER_COLORS.values()  # amber is the GIL's
+    assert ph.COLORS["hungry"] == STATE_COLORS[BLOCKED]  # the animated table agrees
 
 
 def test_plot_dinner_counts_who_ate_at_each_instant():
     ax, count = ph.plot_dinner(dinner()).axes
     (line,) = count.get_lines()[:1]
     steps = list(zip(line.get_xdata(), line.get_ydata()))
-    # eating: philosopher-1 5-20, philosopher-0 20-40, philosopher-1 30-50
+    # eating: philosopher-1 5-20, philosopher-0 20-40, philosopher-1 30-50 (MainThread's
+    # "eating" 0-100 is not counted: its lane is not drawn)
     assert steps == [(0, 0), (5, 1), (20, 1), (30, 2), (40, 1), (50, 0), (100, 0)]
     assert "3 forks: at most 1 can eat at once" in [t.get_text().strip() for t in count.texts]
     assert count.get_lines()[1].get_ydata()[0] == 1  # the dashed line at that most

@@ -23,7 +23,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..intervals import at_once, most_at_once
 from ..locks import Lock, Semaphore, find_deadlock
@@ -31,9 +31,9 @@ from ..palette import ALERT, NEUTRALS, PHILOSOPHER_COLORS, text_color
 from ..recorder import current_lane
 from ..states import BLOCKED
 
-__all__ = ["COLORS", "DINNER_COLORS", "STRATEGIES", "Result", "Table", "animate", "eating_spans",
-           "most_at_once", "naive_order", "order_cycle", "ordered", "plot_dinner", "plot_meals",
-           "table_svg", "table_widget"]
+__all__ = ["COLORS", "DINNER_COLORS", "DINNER_WORDS", "STRATEGIES", "Result", "Table", "animate",
+           "eating_spans", "most_at_once", "naive_order", "order_cycle", "ordered", "plot_dinner",
+           "plot_meals", "table_svg", "table_widget"]
 
 STRATEGIES = ("naive", "waiter", "ordered")
 THINKING, HUNGRY, EATING, GAVE_UP, DONE = "thinking", "hungry", "eating", "gave up", "done"
@@ -285,13 +285,16 @@ def plot_meals(results: list[Result]):
     fig, ax = plt.subplots(figsize=(9, 3.2), layout="constrained")
     n = len(results[0].meals)
     width = 0.8 / len(results)
-    for k, r in enumerate(results):
-        ax.bar([i + k * width for i in range(n)], r.meals, width, label=r.strategy)
+    green = PHILOSOPHER_COLORS["eating"]  # meals are eating: the dinner chart's green
+    for k, r in enumerate(results):  # the first strategy solid, the others hatched
+        look = ({"color": green} if k == 0 else
+                {"facecolor": NEUTRALS["paper"], "edgecolor": green, "hatch": "/" * k * 2})
+        ax.bar([i + k * width for i in range(n)], r.meals, width, label=r.strategy, **look)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(n)], [f"philosopher-{i}" for i in range(n)])
     ax.set_ylabel("meals")
     ax.set_title("Meals per philosopher: equal bars are fair; a bar near 0 is starving",
                  loc="left")  # fmt: skip
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     plt.close(fig)
     return fig
 
@@ -327,38 +330,62 @@ def order_cycle(order: Order, n: int = 5) -> list[int]:
     return []
 
 
-# The picture's four kinds of span, in the palette's philosophers' colours.
+# The picture's kinds of span, with their legend words and the palette's philosophers'
+# colours: a wait for the waiter or a fork is a wait for a lock, the course's "blocked".
 DINNER_COLORS = {"thinking": PHILOSOPHER_COLORS["thinking"],
-                 "waiting": PHILOSOPHER_COLORS["hungry"],
-                 "holds one fork": PHILOSOPHER_COLORS["holds one fork"],
+                 "hungry": PHILOSOPHER_COLORS["hungry"],
                  "eating": PHILOSOPHER_COLORS["eating"]}  # fmt: skip
+DINNER_WORDS = {"thinking": "thinking (asleep, away from the table)",
+                "hungry": "hungry: blocked, waiting for the waiter or a fork",
+                "eating": "eating (both forks in hand)"}  # fmt: skip
+
+
+def _kind(label: str) -> str | None:
+    """Which of the picture's kinds a recorded span's label is (None: not drawn)."""
+    if label in ("eating", "thinking"):
+        return label
+    if label.startswith(("waiting for", "has fork")):  # has fork i, pauses: hungry too
+        return "hungry"
+    return None
+
+
+def _waits_for(label: str) -> str:
+    """'waiting for lock 'fork 2' (held by ...)' -> 'fork 2'; the waiter's -> 'waiter'."""
+    if label.startswith("waiting for") and "'" in label:
+        return label.split("'")[1]
+    return ""
 
 
 def plot_dinner(timeline, title: str = "The philosophers, as recorded"):
-    """One lane per philosopher, coloured by what its recorded spans say (thinking, waiting
-    for a fork or the waiter, eating), and below it how many ate at each instant."""
+    """One lane per philosopher, coloured by what its recorded spans say (thinking, hungry:
+    blocked, waiting for the waiter or a fork, eating), a long wait labelled with what it
+    waits for, and below it how many of these philosophers ate at each instant."""
     import matplotlib.pyplot as plt
 
     lanes = [ln for ln in timeline.lanes if ln.name.startswith("philosopher-")]
     fig, (ax, count) = plt.subplots(2, 1, figsize=(12, 1.2 + 0.5 * len(lanes) + 1.6),
                                     sharex=True, height_ratios=[len(lanes), 2],
                                     layout="constrained")  # fmt: skip
-    t0 = timeline.start
+    t0, drawn = timeline.start, set()
     for row, lane in enumerate(lanes):
         y = len(lanes) - 1 - row
         for s in lane.spans:
-            kind = ("eating" if s.label == "eating" else "thinking" if s.label == "thinking"
-                    else "waiting" if s.label.startswith("waiting for")
-                    else "holds one fork" if s.label.startswith("has fork") else None)
-            if kind:
-                ax.broken_barh([((s.start - t0) / 1e6, s.duration / 1e6)], (y - 0.38, 0.76),
-                               color=DINNER_COLORS[kind])  # fmt: skip
+            kind = _kind(s.label)
+            if kind is None:
+                continue
+            drawn.add(kind)
+            x, width = (s.start - t0) / 1e6, s.duration / 1e6
+            ax.broken_barh([(x, width)], (y - 0.38, 0.76), color=DINNER_COLORS[kind])
+            if kind == "hungry" and width > timeline.wall_ms / 14 and _waits_for(s.label):
+                ax.text(x + width / 2, y, _waits_for(s.label), ha="center", va="center",
+                        fontsize=9, color=text_color(DINNER_COLORS[kind]))  # fmt: skip
     ax.set_yticks(range(len(lanes)), [ln.name for ln in reversed(lanes)])
     ax.set_title(title, loc="left")
-    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c, label=k)
-                       for k, c in DINNER_COLORS.items()],
+    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c, label=DINNER_WORDS[k])
+                       for k, c in DINNER_COLORS.items() if k in drawn],
               loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)  # fmt: skip
-    steps = at_once(eating_spans(timeline))  # how many ate, from each instant on
+    # Count the meals of the lanes drawn above only (not, say, the main thread's).
+    steps = at_once(eating_spans(replace(timeline, lanes=tuple(lanes))))
     xs = [0.0, *((t - t0) / 1e6 for t, _ in steps), timeline.wall_ms]
     ys = [0, *(n for _, n in steps), steps[-1][1] if steps else 0]
     count.step(xs, ys, where="post", color=DINNER_COLORS["eating"])
@@ -425,9 +452,10 @@ def table_svg(table: Table, status: str = "") -> str:
                      f'<text x="{x + 34 + 150 * m / top:.0f}" y="{y + 13}" '
                      f'font-size="12">{m}</text>')  # fmt: skip
     y = 45 + 24 * n + 20
-    for state, color in COLORS.items():
+    for state, color in COLORS.items():  # a hungry one waits for a lock: the course's blocked
+        word = "hungry (blocked)" if state == HUNGRY else state
         parts.append(f'<rect x="{x}" y="{y - 11}" width="12" height="12" fill="{color}"/>'
-                     f'<text x="{x + 18}" y="{y}" font-size="12">{state}</text>')  # fmt: skip
+                     f'<text x="{x + 18}" y="{y}" font-size="12">{word}</text>')  # fmt: skip
         y += 18
     parts.append("</svg>")
     text = html.escape(status).replace("\n", "<br>")
