@@ -386,9 +386,10 @@ def table(results: dict[str, dict[str, Run]], picks: dict | None = None,
              "time). Fastest: within 20% of the quickest."]
     busiest = max(r.cores_busy for runs in results.values() for r in runs.values())
     if cores < 2 and one_core_reason(cores, usable).startswith("a CPU quota"):
-        notes.append(f"A {one_core_reason(cores, usable)[2:]} per 100 ms: a short run may "
-                     "compute on two cores at once until it has used that up, then waits; "
-                     "nothing gains from parallelism, and processes add their start-up.")
+        notes.append(f"A {one_core_reason(cores, usable)[2:]} per 100 ms: a run may compute "
+                     "on two cores at once until it has used that up, then it waits; only runs "
+                     "much shorter than 100 ms gain from parallelism, and processes add their "
+                     "start-up.")  # fmt: skip
     elif cores < 2:
         notes.append("This machine gives you one usable core: nothing can compute in parallel "
                      "here, and processes only add their start-up.")
