@@ -1,7 +1,8 @@
 """Notebooks 05 and 17 run for real under a CPU quota of one core's worth of time.
 
 Binder and many classroom hubs give a learner two or more usable cores and a quota of one core
-(cgroup v2 ``cpu.max`` "100000 100000"; v1's ``cpu.cfs_quota_us`` where there is no v2). The
+(cgroup v2 ``cpu.max`` "100000 100000"; v1's ``cpu.cfs_quota_us``, as on the machine this was
+written on, where the cpu controller is on v1: hub/cpu_share.py's ``_cgroup_parent`` picks). The
 notebooks must then say that the quota holds their processes to one core, not blame "another
 program" for the other core (issue 21). A child Python moves itself into a new cgroup with that
 quota, then runs both notebooks with nbclient (the kernel and every process it starts inherit
