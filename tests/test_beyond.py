@@ -8,8 +8,10 @@ Python, so no test here can measure one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import multiprocessing
+import os
 import subprocess
 import sys
 import threading
@@ -19,11 +21,13 @@ import matplotlib.colors
 import pytest
 
 import helpers
-from helpers import witness
+from helpers import system, witness
 from helpers.lessons import beyond_the_gil as beyond
 from helpers.lessons.beyond_the_gil import APPROACHES, IN_TURN, Run, Scenario
 from helpers.palette import CHOOSER_COLORS
+from helpers.rules_fast import build_timeline
 from tests.records import build, every, record
+from tests.records import info as records_info
 
 # --- The GIL's status in words ------------------------------------------------------------
 
@@ -272,12 +276,14 @@ def test_the_table_has_a_row_per_scenario_with_the_fastest():
 
 def test_the_table_says_why_nothing_ran_in_parallel():
     one_core = {"python": runs(in_turn=0.2, threads=0.2, processes=0.25, asyncio=0.2)}
-    assert "One usable core" in beyond.table(one_core, cores=1)
+    assert "This machine gives you one usable core" in beyond.table(one_core, cores=1)
+    quota = beyond.table(one_core, cores=1.0, usable=2)
+    assert "A CPU quota holds you to one core's worth of time per 100 ms" in quota
     assert "No run kept more than one core busy" in beyond.table(one_core, cores=2)
     parallel = {"python": {**runs(in_turn=0.2, threads=0.2, asyncio=0.2),
                            "processes": Run("processes", 0.1, 0.19, ())}}  # fmt: skip
     text = beyond.table(parallel, cores=2)
-    assert "No run kept" not in text and "One usable core" not in text
+    assert "No run kept" not in text and "one usable core" not in text
 
 
 def test_the_plot_draws_a_panel_per_scenario_and_frames_the_pick():
@@ -319,6 +325,58 @@ def test_what_fits_depends_on_the_cores_and_the_gil():
     assert beyond.good_picks(beyond.WAITS_AND_C, cores=2)[0] == {"threads"}
     assert beyond.good_picks(beyond.WAITS_AND_C, cores=1)[0] == {"threads", "asyncio"}
     assert "processes" not in beyond.good_picks(beyond.WAITS, cores=64)[0]
+
+
+def test_under_a_quota_of_one_core_the_reason_is_the_quota():
+    """Two usable cores, one core's worth of CPU time (Binder, a hub's limit of 1): nothing
+    computes in parallel, and the words name the quota, not the cores or another program."""
+    fits, why = beyond.good_picks(beyond.PYTHON, cores=1.0, usable=2)
+    assert fits == set(APPROACHES)
+    assert why.startswith("a CPU quota holds you to one core's worth of time, so computing")
+    fits, why = beyond.good_picks(beyond.C_NO_GIL, cores=0.5, usable=4)
+    assert fits == {"threads", "asyncio"} and "0.5 cores' worth of time" in why
+    assert "one usable core" in beyond.good_picks(beyond.PYTHON, cores=1)[1]
+    assert beyond.check_picks({**GOOD, "python": "threads"}, WORKS, 1.0, usable=2) == []
+    assert beyond.one_core_reason(1.0, usable=1) == "this machine gives you one usable core"
+
+
+def with_quota(monkeypatch, quota: float | None, cpus: int = 2) -> None:
+    """A machine whose OS lets this process run on ``cpus`` CPUs, under a made-up CPU quota."""
+    if hasattr(os, "sched_getaffinity"):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    else:
+        monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    monkeypatch.setattr(system, "_cgroup_cpuset", lambda root=None: None)
+    monkeypatch.setattr(system, "_cgroup_quota", lambda root=None: quota)
+
+
+def test_the_check_and_the_chooser_agree_under_a_quota(monkeypatch):
+    """What issue 21 found: two usable cores under a quota of one core's time, and the check
+    demanded processes for Python while the chooser measured that nothing helps."""
+    with_quota(monkeypatch, 1.0)
+    c = helpers.cores()
+    assert (c["usable"], c["cgroup_quota"], c["at_once"]) == (2, 1.0, 1.0)
+    threads_for_python = {**GOOD, "python": "threads"}
+    assert beyond.check_picks(threads_for_python, WORKS, c["at_once"], usable=c["usable"]) == []
+    flat = {"python": runs(in_turn=0.2, threads=0.2, processes=0.21, asyncio=0.2)}
+    text = beyond.table(flat, threads_for_python)  # the chooser's table reads cores() itself
+    assert "none helps" in text
+    assert "A CPU quota holds you to one core's worth of time" in text
+    assert "other programs" not in text and "one usable core" not in text
+    with_quota(monkeypatch, None)  # no quota: two cores' worth, and the old reasoning
+    assert beyond.check_picks(threads_for_python, WORKS, helpers.cores()["at_once"]) != []
+    assert "other programs had the others" in beyond.table(flat)
+
+
+def test_a_quota_is_named_when_processes_did_not_run_at_once():
+    quota_info = dataclasses.replace(records_info(kind="processes"), cgroup_quota=1.0)
+    turns = build_timeline([record("p", every(0, 4), pid=1), record("q", every(5, 9), pid=2)],
+                           quota_info)  # fmt: skip
+    assert beyond.describe(turns).endswith("a CPU quota holds you to one core's worth of time.")
+    apart = build_timeline([record("p", every(0, 10), pid=1),
+                            record("q", every(0, 10, 7), pid=2)], quota_info)  # fmt: skip
+    assert "(a CPU quota holds you to one core's worth of time: in parallel only until" in \
+        beyond.describe(apart)
 
 
 def test_missing_or_malformed_picks_are_reported_not_raised():

@@ -6,7 +6,8 @@ here (the no-GIL path is tested on made-up records, tests/test_beyond.py: no
 free-threaded Python could be installed where this course was written); the capstone:
 a ``Scenario`` is a batch of jobs, ``run(scenario, how)`` runs them "in turn", in
 "threads", in "processes" or with "asyncio" and measures wall and CPU time,
-``check_picks`` says whether a choice fits the work, ``Chooser`` is the widget.
+``check_picks`` says whether a choice fits the work on ``cores()["at_once"]`` cores'
+worth of CPU time (a CPU quota lowers it), ``Chooser`` is the widget.
 
     >>> s = Scenario("naps", "4 naps of 20 ms", time.sleep, asyncio.sleep, [(0.02,)] * 4)
     >>> r = run(s, "threads")    # (for processes, job must be importable: a module's function)
@@ -29,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..palette import CHOOSER_COLORS
+from ..system import cores as machine_cores
 from ..system import free_threaded_build, gil_enabled, usable_cores
 from ..tables import text_table
 from ..tasks import run_info
@@ -37,7 +39,8 @@ from .event_loop import run_in_fresh_loop
 
 __all__ = ["APPROACHES", "C_NO_GIL", "HINTS", "IN_TURN", "PYTHON", "WAITS", "WAITS_AND_C", "WORKS",
            "Chooser", "Run", "Scenario", "check_picks", "cpu_seconds", "describe", "fastest",
-           "gil_status", "good_picks", "helps", "measure_all", "plot", "run", "table", "verdict"]
+           "gil_status", "good_picks", "helps", "measure_all", "one_core_reason", "plot", "run",
+           "table", "verdict"]
 
 # --- This Python -------------------------------------------------------------------------
 
@@ -67,10 +70,13 @@ def describe(timeline: Timeline) -> str:
     kind, info = timeline.info.kind, timeline.info
     if kind == "processes":
         if both > 0:
+            held = (f" ({_quota_holds(info.cgroup_quota)}: in parallel only until they had "
+                    "used it up)" if info.usable_cores >= 2 and (info.cgroup_quota or 2) < 2
+                    else "")  # fmt: skip
             return (f"{len(timeline.lanes)} processes, each with its own GIL: running Python "
-                    f"at the same instant for {both:.0f} ms of {timeline.wall_ms:.0f} ms.")
+                    f"at the same instant for {both:.0f} ms of {timeline.wall_ms:.0f} ms{held}.")
         return (f"{len(timeline.lanes)} processes, each with its own GIL, never ran at the same "
-                f"instant: {_why_not_parallel(info.usable_cores)}")  # fmt: skip
+                f"instant: {_why_not_parallel(info.usable_cores, info.cgroup_quota)}")  # fmt: skip
     if info.gil_enabled:
         return (f"GIL enabled: the {kind} took turns running Python ({both:.1f} ms at the same "
                 "instant).")
@@ -78,13 +84,44 @@ def describe(timeline: Timeline) -> str:
         return (f"No GIL: the {kind} ran Python at the same instant for {both:.0f} ms of "
                 f"{timeline.wall_ms:.0f} ms.")
     return f"No GIL, yet the {kind} never ran at the same instant: " + _why_not_parallel(
-        info.usable_cores)
+        info.usable_cores, info.cgroup_quota)
 
 
-def _why_not_parallel(cores: int) -> str:
-    if cores < 2:
+def _why_not_parallel(usable: int, quota: float | None = None) -> str:
+    if usable < 2:
         return "this machine gives you one usable core."
+    if quota is not None and quota < 2:
+        return f"{_quota_holds(quota)}."
     return "another program kept the other core busy; on an idle machine, run again."
+
+
+def _quota_holds(at_once: float) -> str:
+    worth = "one core's" if at_once == 1 else f"{at_once:g} cores'"
+    return f"a CPU quota holds you to {worth} worth of time"
+
+
+def one_core_reason(at_once: float, usable: int | None = None) -> str:
+    """Why nothing computes in parallel here: one usable core, or a CPU quota (a few words).
+
+    at_once -- cores' worth of CPU time at once (``helpers.cores()["at_once"]``);
+    usable  -- usable cores (``helpers.cores()["usable"]``); by default ``at_once``.
+
+        >>> one_core_reason(1.0, usable=2)
+        "a CPU quota holds you to one core's worth of time"
+    """
+    usable = at_once if usable is None else usable
+    if usable >= 2 and at_once < 2:
+        return _quota_holds(at_once)
+    return "this machine gives you one usable core"
+
+
+def _no_parallel(at_once: float, usable: int | None) -> str:
+    # Under a quota two cores may compute at once until they have used up its time for the
+    # period (100 ms), then both wait: a short burst, no gain over a run.
+    reason = one_core_reason(at_once, usable)
+    if reason.startswith("a CPU quota"):
+        return f"{reason}, so computing in parallel gains nothing"
+    return f"{reason}, so nothing computes in parallel"
 
 
 def cpu_seconds() -> float:
@@ -257,8 +294,14 @@ def helps(runs: dict[str, Run], margin: float = 0.2) -> bool:
 
 
 # The reasoning the check follows: for each kind of work, which picks fit, and why.
-def good_picks(work: str, cores: int, gil: bool = True) -> tuple[set[str], str]:
-    """The approaches that fit ``work`` on ``cores`` usable cores, and the reason in words."""
+def good_picks(work: str, cores: float, gil: bool = True,
+               usable: int | None = None) -> tuple[set[str], str]:  # fmt: skip
+    """The approaches that fit ``work``, and the reason in words.
+
+    cores  -- cores' worth of CPU time at once: ``helpers.cores()["at_once"]``, which a
+              CPU quota lowers below the usable cores (below 2: nothing in parallel);
+    usable -- the usable cores, to name the reason (one core, or a quota); default cores.
+    """
     if work not in WORKS:
         raise ValueError(f"work must be one of {WORKS}, not {work!r}")
     if work == WAITS:
@@ -267,12 +310,11 @@ def good_picks(work: str, cores: int, gil: bool = True) -> tuple[set[str], str]:
             "waits; processes wait a few at a time (one per core) and take time to start")
     if cores < 2 and work == PYTHON:
         return set(APPROACHES), (
-            "with one usable core nothing computes in parallel: no approach beats one job "
-            "after the other")
+            f"{_no_parallel(cores, usable)}: no approach beats one job after the other")
     if cores < 2:
         return {"threads", "asyncio"}, (
-            "with one usable core nothing computes in parallel; threads and asyncio still "
-            "overlap what can overlap, processes add their start-up")
+            f"{_no_parallel(cores, usable)}; threads and asyncio still overlap what can "
+            "overlap, processes add their start-up")
     if work == PYTHON:
         if gil:
             return {"processes"}, (
@@ -299,10 +341,12 @@ HINTS = {  # a question that points the way, for a pick that does not fit
 }  # fmt: skip
 
 
-def check_picks(picks, works: dict[str, str], cores: int, gil: bool = True) -> list[str]:
+def check_picks(picks, works: dict[str, str], cores: float, gil: bool = True,
+                usable: int | None = None) -> list[str]:  # fmt: skip
     """What is wrong with ``picks`` ({scenario: approach}); [] when every pick fits.
 
-    ``works`` says what each scenario's jobs spend their time on (WAITS, PYTHON, ...).
+    ``works`` says what each scenario's jobs spend their time on (WAITS, PYTHON, ...);
+    ``cores``: cores' worth of CPU time at once (``helpers.cores()["at_once"]``).
     """
     if not isinstance(picks, dict):
         return [f"picks must be a dict {{scenario: approach}}, not {type(picks).__name__}"]
@@ -312,20 +356,23 @@ def check_picks(picks, works: dict[str, str], cores: int, gil: bool = True) -> l
         if pick not in APPROACHES:
             problems.append(f"{name}: pick one of {', '.join(map(repr, APPROACHES))} "
                             f"(now {pick!r})")  # fmt: skip
-        elif pick not in good_picks(work, cores, gil)[0]:
+        elif pick not in good_picks(work, cores, gil, usable)[0]:
             problems.append(f"{name}: {pick} is not the best fit. {HINTS[work]}")
     return problems
 
 
 def table(results: dict[str, dict[str, Run]], picks: dict | None = None,
-          cores: int | None = None) -> str:  # fmt: skip
+          cores: float | None = None, usable: int | None = None) -> str:  # fmt: skip
     """The measurements as a text table: seconds (and cores kept busy) per approach.
 
-    A last line says so when nothing could run in parallel: one usable core (``cores``,
-    by default usable_cores()), or no run that kept more than one core busy.
+    A last line says so when nothing could run in parallel: fewer than two cores' worth
+    of CPU time at once (``cores``, by default ``helpers.cores()["at_once"]``: one usable
+    core, or a CPU quota), or no run that kept more than one core busy.
     """
     picks = picks or {}
-    cores = usable_cores() if cores is None else cores
+    if cores is None:
+        machine = machine_cores()
+        cores, usable = machine["at_once"], machine["usable"] if usable is None else usable
     head = ["scenario", IN_TURN, *APPROACHES, "fastest here", "your pick"]
     rows = []
     for name, runs in results.items():
@@ -338,9 +385,14 @@ def table(results: dict[str, dict[str, Run]], picks: dict | None = None,
     notes = ["seconds of wall time; in brackets, cores kept busy on average (CPU time / wall "
              "time). Fastest: within 20% of the quickest."]
     busiest = max(r.cores_busy for runs in results.values() for r in runs.values())
-    if cores < 2:
-        notes.append("One usable core: nothing can compute in parallel here, and processes only "
-                     "add their start-up.")
+    if cores < 2 and one_core_reason(cores, usable).startswith("a CPU quota"):
+        notes.append(f"A {one_core_reason(cores, usable)[2:]} per 100 ms: a run may compute "
+                     "on two cores at once until it has used that up, then it waits; only runs "
+                     "much shorter than 100 ms gain from parallelism, and processes add their "
+                     "start-up.")  # fmt: skip
+    elif cores < 2:
+        notes.append("This machine gives you one usable core: nothing can compute in parallel "
+                     "here, and processes only add their start-up.")
     elif busiest < PARALLEL:
         notes.append(f"No run kept more than one core busy, with {cores} usable cores: other "
                      "programs had the others. Measure again when the machine is quieter.")
