@@ -160,15 +160,15 @@ def test_race_explorer_runs_the_race_the_controls_say(shown, capsys, monkeypatch
     monkeypatch.setattr(races, "race", race)
     box = races.explorer()
     threads, iterations, call_between, use_lock, button = box.children[0].children
-    assert asked[0] == ((2, 5_000), {"call_between": True, "use_lock": False, "record": True})
+    assert asked[0] == ((2, 50_000), {"call_between": True, "use_lock": False, "record": True})
     first = said(capsys).splitlines()[0]  # how many were lost is up to the race
-    assert re.fullmatch(r"[\d,]+ of 10,000 updates lost \([\d,]+ writes over someone else's\)",
-                        first), first  # 2 threads x 5,000, the sliders' defaults
+    assert re.fullmatch(r"[\d,]+ of 100,000 updates lost \([\d,]+ writes over someone else's\)",
+                        first), first  # 2 threads x 50,000, the sliders' defaults
     assert lane_names(shown[0]) == ["MainThread", "adder-1", "adder-2"]
-    threads.value, iterations.value, call_between.value, use_lock.value = 3, 2_000, False, True
+    threads.value, iterations.value, call_between.value, use_lock.value = 3, 5_000, False, True
     button.click()
-    assert asked[1] == ((3, 2_000), {"call_between": False, "use_lock": True, "record": True})
-    assert said(capsys).splitlines()[0] == "0 of 6,000 updates lost (0 writes over someone else's)"
+    assert asked[1] == ((3, 5_000), {"call_between": False, "use_lock": True, "record": True})
+    assert said(capsys).splitlines()[0] == "0 of 15,000 updates lost (0 writes over someone else's)"
     assert lane_names(shown[1]) == ["MainThread", "adder-1", "adder-2", "adder-3"]
 
 

@@ -161,11 +161,13 @@ def explorer():
               f"({len(run.stale_writes):,} writes over someone else's)")  # fmt: skip
         return run.timeline
 
+    # 50,000 each by default: the run lasts many switch intervals, so switches fall inside
+    # it (5,000 each can end within one interval, and then lost nothing on a busy machine).
     return make_explorer(
         make,
         stats=False,
         threads=W.IntSlider(2, 1, 6, description="threads"),
-        iterations=W.IntSlider(5_000, 1_000, 20_000, step=1_000, description="iterations each"),
+        iterations=W.IntSlider(50_000, 5_000, 100_000, step=5_000, description="iterations each"),
         call_between=W.Checkbox(True, description="call between read and write"),
         use_lock=W.Checkbox(False, description="with a Lock"),
     )
