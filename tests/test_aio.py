@@ -100,6 +100,20 @@ def test_the_plot_marks_every_thin_step_and_shades_the_stall():
     assert not [p for p in zoomed.axes[0].patches if p.get_facecolor()[:3] == stall_rgb]
 
 
+def test_the_red_shade_is_in_the_legend_and_a_window_under_a_millisecond_reads_in_us():
+    tl = blocked_run()
+    legend = event_loop.plot(tl).axes[0].get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert "red shade: one step holds the loop" in texts and len(texts) == len(set(texts))
+    lo, _ = event_loop.first_steps(tl)
+    zoomed = event_loop.plot(tl, window=(lo, lo + 0.5)).axes[0]  # 0.5 ms, before the stall
+    assert not [t for t in zoomed.get_legend().get_texts() if "red shade" in t.get_text()]
+    assert "(µs)" in zoomed.get_xlabel()
+    ticks = [zoomed.xaxis.get_major_formatter()(x, 0) for x in zoomed.get_xticks()]
+    assert max(float(t) for t in ticks) >= 100, ticks  # 0.5 ms: ticks up to 500 µs, not 0.5
+    assert "(ms)" in event_loop.plot(tl).axes[0].get_xlabel()  # the whole run: in ms
+
+
 def test_run_in_fresh_loop_returns_the_result_even_inside_a_running_loop():
     async def main():  # a widget's callback is a plain function called by a running loop
         def callback():

@@ -97,6 +97,9 @@ def test_compare_reads_concurrency_and_parallelism_and_stacks_timelines(no_lefto
     fig = compare.stacked([tl, tl], ["first", "second"])
     assert len(fig.axes) == 2 and fig.axes[0].get_xlim() == fig.axes[1].get_xlim()
     assert fig.axes[0].get_legend() is None and fig.axes[1].get_legend() is not None
+    line = tl.info.describe()  # the Python and the machine: said once, in the top title
+    assert [ax.get_title(loc="left").count(line) for ax in fig.axes] == [1, 0]
+    assert fig.axes[1].get_title(loc="left") == f"second: {tl.wall_ms:.0f} ms"
     with pytest.raises(ValueError, match="one title per timeline"):
         compare.stacked([tl], ["a", "b"])
 

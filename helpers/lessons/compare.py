@@ -1,4 +1,4 @@
-"""Compare (notebooks 01, 02, 13, 17): two lanes, concurrent or parallel; timelines stacked.
+"""Compare (notebooks 01, 02, 03, 17): two lanes, concurrent or parallel; timelines stacked.
 
 - two lanes are *concurrent* when their lifetimes overlap: the second began before the
   first was over, whether or not they ever ran at the same instant;
@@ -55,7 +55,8 @@ def parallel_ms(timeline: Timeline, lanes: tuple[int, int] = (0, 1)) -> float:
 
 def stacked(timelines: Sequence[Timeline], titles: Sequence[str]):
     """Timelines one above the other on one time axis, each titled with its wall time;
-    one legend under them all. Returns the matplotlib Figure.
+    the Python-and-machine line once, at the top, where they share it; one legend under
+    them all. Returns the matplotlib Figure.
 
         >>> in_turn = helpers.run_threads([w.sleep(0.02)])
         >>> together = helpers.run_threads([w.sleep(0.01), w.sleep(0.01)])
@@ -64,6 +65,7 @@ def stacked(timelines: Sequence[Timeline], titles: Sequence[str]):
     import matplotlib.pyplot as plt
 
     from .. import picture
+    from ..classroom_mode import look
 
     if len(timelines) != len(titles) or not timelines:
         raise ValueError("give one title per timeline, and at least one timeline")
@@ -74,9 +76,13 @@ def stacked(timelines: Sequence[Timeline], titles: Sequence[str]):
     fig, axes = plt.subplots(len(timelines), 1, figsize=(width, height), height_ratios=rows,
                              layout="constrained", squeeze=False)  # fmt: skip
     seen: set = set()
-    for ax, tl, title in zip(axes[:, 0], timelines, titles):
+    for i, (ax, tl, title) in enumerate(zip(axes[:, 0], timelines, titles)):
         tl.plot(ax=ax, window=(0, end), title=f"{title}: {tl.wall_ms:.0f} ms", legend=False)
         seen |= picture.seen_states(tl, (0, end))
+        same = tl.info.describe() == timelines[0].info.describe()
+        if i > 0 and same:  # said once, at the top: not repeated under every panel's title
+            shorter = ax.get_title(loc="left").replace(f"\n{tl.info.describe()}", "", 1)
+            ax.set_title(shorter, fontsize=look().title_font, loc="left")
     picture.add_legend(axes[-1, 0], seen, all(tl.info.gil_enabled for tl in timelines))
     plt.close(fig)  # the caller shows it (a notebook displays the returned figure once)
     return fig

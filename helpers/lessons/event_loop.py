@@ -87,8 +87,9 @@ def plot(timeline: Timeline, *, title: str | None = None,
     """The timeline of tasks, drawn so that a step of a few microseconds still shows.
 
     A step narrower than about 2 pixels is drawn as a thin green mark; a stall (a step
-    of at least ``stall_ms``) is shaded red across every lane and says how long it was.
-    Returns the matplotlib Figure (``timeline.plot`` plus these marks; ``ax``: into it).
+    of at least ``stall_ms``) is shaded red across every lane, says how long it was, and
+    has a line in the legend. A window under 1 ms reads in microseconds. Returns the
+    matplotlib Figure (``timeline.plot`` plus these marks; ``ax``: into it).
 
         >>> import asyncio
         >>> async def ticker(every=0.01, ticks=5):       # wakes every 10 ms: one step per tick
@@ -104,6 +105,9 @@ def plot(timeline: Timeline, *, title: str | None = None,
         True
         >>> fig = plot(tl)                                # the steps drawn; the stall shaded
     """
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+
     from ..classroom_mode import look
     from ..palette import ALERT, STATE_COLORS, text_color
 
@@ -121,18 +125,40 @@ def plot(timeline: Timeline, *, title: str | None = None,
                  if s.state == RUNNING and s.duration / 1e6 < thin_ms]  # fmt: skip
         ax.vlines([x for x in marks if lo <= x <= hi], y - half, y + half,
                   color=STATE_COLORS[RUNNING], linewidth=1.6)  # fmt: skip
+    shaded = False
     if len(lanes) > 1:
         for s in stalls(timeline, stall_ms):
             a, b = (s.start - timeline.start) / 1e6, (s.end - timeline.start) / 1e6
             if b <= lo or a >= hi:
                 continue
             ax.axvspan(max(a, lo), min(b, hi), color=ALERT, alpha=0.13, linewidth=0)
+            shaded = True
             row = next(len(lanes) - 1 - i for i, ln in enumerate(lanes) if s in ln.spans)
             if min(b, hi) - max(a, lo) > 0.15 * (hi - lo):
                 ax.text((max(a, lo) + min(b, hi)) / 2, row, f"one step: {b - a:.0f} ms",
                         ha="center", va="center", color=text_color(STATE_COLORS[RUNNING]),
                         fontsize=look().font, fontweight="bold", clip_on=True)  # fmt: skip
+    legend = ax.get_legend()
+    if shaded and legend is not None:  # the red shade gets its line in the legend too
+        _add_to_legend(ax, legend, Patch(facecolor=ALERT, alpha=0.13,
+                                         label="red shade: one step holds the loop"))
+    if hi - lo < 1:  # a window under 1 ms: 0.105, 0.110... ms read better as 105, 110 µs
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x * 1000:g}"))
+        ax.set_xlabel("time since the start of the run (µs)", fontsize=look().font)
     return fig
+
+
+def _add_to_legend(ax, legend, handle) -> None:
+    """Draw ``legend`` again with ``handle`` at its end, placed as helpers.picture places it."""
+    from matplotlib.transforms import offset_copy
+
+    from ..classroom_mode import look
+
+    lk = look()
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-2.9 * lk.font, units="points")
+    ax.legend(handles=[*legend.legend_handles, handle], loc="upper left", bbox_to_anchor=(0, 0),
+              bbox_transform=below, ncol=lk.legend_columns, fontsize=lk.font, frameon=False,
+              borderaxespad=0, handlelength=1.6, columnspacing=1.5)  # fmt: skip
 
 
 # --- asyncio where you cannot await ---------------------------------------------------------
