@@ -113,11 +113,15 @@ SAMPLE_CPU = {
 # its code still calls back; else a helper thread. The helper must take the GIL to do it,
 # and each time it does, a thread that waits for the GIL begins its switch interval again:
 # looking every 5 ms, it stretched two CPU-bound threads' slices (3.13, real-time priority:
-# a median of 6.2-8.5 ms in 8 runs of 20, not 5). So while the recorded threads do it, the
-# helper looks only every REARM_IDLE_S (a changed callee is then seen up to that late).
+# a median of 6.2-8.5 ms in 8 runs of 20, not 5); looking every 20 ms, in 2 runs of 100
+# (one thread's slices 10-20 ms: the helper took the GIL the waiting thread had asked
+# for, and the holder got it back; looking at 5, 25, 65, 145 ms... failed 5 of 100). So
+# while the recorded threads do it, the helper looks only every REARM_IDLE_S: 0 runs of 100
+# (a changed callee, or threads gone silent, are then seen up to that late); as soon as
+# it has to do it itself, every REARM_S again.
 QUIET_AFTER = 8
 REARM_S = 0.005
-REARM_IDLE_S = 0.02
+REARM_IDLE_S = 0.1
 _REARM_NS = int(REARM_S * 1e9)
 # On 3.10/3.11 (sys.setprofile, where no place can be switched off) the calls of those
 # same functions are only counted, and one in QUIET_EVERY gives a heartbeat: the profile
@@ -621,6 +625,7 @@ def _install_monitoring() -> None:
     _mixed.clear()
     _rearm[0] = False
     mon.set_events(_tool_id, _EVENTS_ALL)
+    _rearmed_at[0] = now()  # on from now: nobody switches them on again for REARM_S
     stop = _thread.allocate_lock()
     stop.acquire()
     _rearm_stop[:] = [stop]
