@@ -409,7 +409,14 @@ _mixed: set[tuple] = set()
 _quiet_fn: dict[object, bool] = {}  # _may_go_quiet, remembered
 _rearm = [False]  # a site was switched off since the events were last switched back on
 _rearmed_at = [0]  # when they were last switched back on (now() ns), by whichever thread
+_rearmed_by_code = [0]  # how many times the recorded threads' callbacks did it (_check)
 _rearm_stop: list = []  # the lock that stops the re-arming thread, while it runs
+# Whether another recorded thread runs Python (it is in no C call, so it holds or wants the
+# GIL), as the latest check found. Then a quiet site is not switched off: one thread's
+# turn would go unseen, drawn as the other's (two threads appending in a loop, 3.13: one
+# drawn running for 200 ms while the other waited, where their CPU clocks say each ran
+# half the time). Its calls are counted instead, as on 3.10/3.11.
+_contended = [False]
 
 
 def _short_at(code, offset, func) -> None:
@@ -453,21 +460,21 @@ def _switch_back_on(t: int) -> None:
 def _rearm_loop(stop) -> None:
     """While sites are switched off, switch them back on every REARM_S, unless the
     recorded threads did it since the last look: then look again in REARM_IDLE_S."""
-    last_seen = _rearmed_at[0]
+    last_seen = _rearmed_by_code[0]
     wait = REARM_S
     while not stop.acquire(timeout=wait):
-        if _rearmed_at[0] != last_seen:  # a recorded thread did it: their code calls back
-            last_seen = _rearmed_at[0]
+        if _rearmed_by_code[0] != last_seen:  # a recorded thread did it: their code calls back
+            last_seen = _rearmed_by_code[0]
+            wait = REARM_IDLE_S
+            continue
+        if not _rearm[0]:  # nothing switched off (or every site counted: _contended)
             wait = REARM_IDLE_S
             continue
         wait = REARM_S
-        if not _rearm[0]:
-            continue
         with _users_lock:
             if _tool_id is None or not _rearm_stop or _rearm_stop[0] is not stop:
                 return
             _switch_back_on(now())
-            last_seen = _rearmed_at[0]
 
 
 
@@ -482,10 +489,12 @@ def _check(state: list, t: int) -> None:
     """Now and then (CHECK_EVERY_NS): has the run been stopped, or the lane filled up?
     Are switched-off sites due to be switched back on (REARM_S)?"""
     state[_CHECK_AT] = t + CHECK_EVERY_NS
+    _contended[0] = any(not other[_CALLS] for other in list(_lanes.values()) if other is not state)
     if _rearm[0] and t - _rearmed_at[0] >= _REARM_NS and _users_lock.acquire(False):
         try:  # not waited for: if another thread is at it, the next check will do
             if _tool_id is not None:
                 _switch_back_on(t)
+                _rearmed_by_code[0] += 1
         finally:
             _users_lock.release()
     lane = state[_LANE]
@@ -507,6 +516,9 @@ def _make_callbacks():
     """
     skip = 0
     owner = None  # the state of the thread that set ``skip``
+    counted = QUIET_EVERY  # quiet calls to count before a heartbeat (see _contended)
+    counted_fn = None  # the function of the latest call counted so: its return is not timed
+    contended = _contended
     lanes_get = _lanes.get
     memo_get = _wants_cpu_memo.get
     quiet_get = _quiet.get
@@ -537,13 +549,30 @@ def _make_callbacks():
         owner = s
 
     def on_call(code, offset, func, arg0):  # CALL: a function is about to be called
-        nonlocal skip
+        nonlocal skip, counted, counted_fn
+        quiet = quiet_get((code, offset))
+        if quiet is func and contended[0]:
+            # Short calls only, but another recorded thread wants the GIL: counted, and
+            # a heartbeat every QUIET_EVERY-th, so that each thread's turns are seen.
+            counted_fn = func
+            counted -= 1
+            if counted > 0:
+                return None
+            counted = QUIET_EVERY
+            s = lanes_get(_get_ident())
+            if s is not None:
+                t = now()
+                s[_APPEND](t)
+                s[_LAST] = t
+                if t >= s[_CHECK_AT]:
+                    _check(s, t)
+            return None
+        counted_fn = None
         if type(func) is FunctionType or type(func) is MethodType:
             # A Python function: its PY_START gives the heartbeat. Switch this call
             # site off (for every thread, until the next run) so calls cost one event.
             return _DISABLE
         s = lanes_get(_get_ident())
-        quiet = quiet_get((code, offset))
         if quiet is not None:
             if quiet is func:  # short calls only, so far: off again (a heartbeat first)
                 if s is not None:
@@ -569,12 +598,14 @@ def _make_callbacks():
             s[_CALLS].append((t, func, _thread_time() if wants else -1, wants))
 
     def on_c_return(code, offset, func, arg0):  # C_RETURN, C_RAISE
+        if func is counted_fn:
+            return None  # a quiet site's call, counted at its start (see on_call)
         s = lanes_get(_get_ident())
         if s is not None:
+            calls = s[_CALLS]
             t = now()
             s[_APPEND](t)
             s[_LAST] = t
-            calls = s[_CALLS]
             if calls and calls[-1][1] is func:
                 start, _, cpu_start, wants = calls.pop()
                 if t - start > MIN_C_CALL_NS:
@@ -809,6 +840,12 @@ def _uninstall_if_unused() -> None:
 def attach(lane: LaneRecorder) -> None:
     """Start recording the calling thread automatically into ``lane``."""
     if USES_MONITORING:
+        if _lanes and _tool_id is not None and _users_lock.acquire(False):
+            try:  # a thread joins the others: switched-off sites are watched again, and
+                _contended[0] = True  # counted while it runs beside them (_contended)
+                _switch_back_on(now())  # (before the lane is added: not its own C calls)
+            finally:
+                _users_lock.release()
         _lanes[_get_ident()] = _new_state(lane)
     else:
         sys.setprofile(_make_profiler(lane))
