@@ -41,6 +41,7 @@ from types import (
 )
 
 from .recorder import C_CALL_AUTO, COMPUTED_SHARE, LaneRecorder, Mark
+from .states import C_CALL
 
 __all__ = ["MAX_BEATS", "MIN_C_CALL_NS", "USES_MONITORING", "attach", "automatic_recording",
            "c_label", "detach", "detach_other"]
@@ -119,9 +120,11 @@ SAMPLE_CPU = {
 # while the recorded threads do it, the helper looks only every REARM_IDLE_S: 0 runs of 100
 # (a changed callee, or threads gone silent, are then seen up to that late); as soon as
 # it has to do it itself, every REARM_S again.
+# With no site switched off it sleeps (REARM_SLEEP_S at most) until one is.
 QUIET_AFTER = 8
 REARM_S = 0.005
 REARM_IDLE_S = 0.1
+REARM_SLEEP_S = 1.0
 _REARM_NS = int(REARM_S * 1e9)
 # On 3.10/3.11 (sys.setprofile, where no place can be switched off) the calls of those
 # same functions are only counted, and one in QUIET_EVERY gives a heartbeat: the profile
@@ -138,6 +141,14 @@ _QUIET_BUILTINS = frozenset([
 ])  # fmt: skip
 _QUIET_OWNERS = frozenset([list, dict, str, bytes, bytearray, tuple, set, frozenset, int,
                            float, bool, complex])  # fmt: skip
+# Module functions that compute and return, holding the GIL throughout: the clocks, and
+# every function of math and cmath (a long math.factorial holds it to the end).
+_QUIET_FUNCS = frozenset([
+    time.perf_counter, time.perf_counter_ns, time.monotonic, time.monotonic_ns, time.time,
+    time.time_ns, time.thread_time, time.thread_time_ns, time.process_time,
+    time.process_time_ns,
+])  # fmt: skip
+_QUIET_MODULES = frozenset(["math", "cmath"])
 _ITERATES = frozenset(["extend", "update", "join", "union", "intersection", "difference",
                        "symmetric_difference", "issubset", "issuperset", "isdisjoint",
                        "fromkeys", "intersection_update", "difference_update",
@@ -290,7 +301,14 @@ def _long_c_call(lane: LaneRecorder, start: int, end: int, func, cpu_start: int,
     label = c_label(func)
     if label in _WAITS_INSIDE:
         label = _wait_label(label)
-    lane.marks.append(Mark(start, end, C_CALL_AUTO, label, cpu))
+    kind = C_CALL_AUTO
+    if len(lane.beats) >= 2 and lane.beats[-2] <= start and _keeps_gil(func):
+        # It cannot let the GIL go and ran no Python: it held the GIL. Where another
+        # thread ran before its end was seen, it had returned, and our callback, a Python
+        # function, waited for the GIL at its start (the interpreter checks there): the
+        # rules end such a call at the other thread's first heartbeat (rule 4).
+        kind = C_CALL
+    lane.marks.append(Mark(start, end, kind, label, cpu))
     if wanted != _YES:  # learn it, or keep it on probation for PROBES more calls
         name = _qualname(func)
         SAMPLE_CPU.add(name)
@@ -368,19 +386,35 @@ def _short_c_call(func) -> None:
         _class_memo.clear()
 
 
+def _keeps_gil(func) -> bool:
+    """_may_go_quiet, remembered (in _quiet_fn)."""
+    try:
+        ok = _quiet_fn.get(func)
+    except TypeError:
+        return False
+    if ok is None:
+        ok = _may_go_quiet(func)
+        if len(_quiet_fn) < _MEMO_SIZE:
+            _quiet_fn[func] = ok
+    return ok
+
+
 def _may_go_quiet(func) -> bool:
     """Whether a call site of this C function may be switched off once it proved short.
 
     Only functions that cannot give the GIL away or wait: the built-ins of
-    _QUIET_BUILTINS and the methods of built-in value types (list.append, str.lower,
-    dict.get...) that do not iterate over an argument. Whatever Python code they call
+    _QUIET_BUILTINS, the clocks and math functions of _QUIET_FUNCS and _QUIET_MODULES,
+    and the methods of built-in value types (list.append, str.lower, dict.get...) that
+    do not iterate over an argument. Whatever Python code they call
     back (a __hash__, a key function) is still seen: its PY_START is never switched off.
     """
     try:
-        if func in _QUIET_BUILTINS:
+        if func in _QUIET_BUILTINS or func in _QUIET_FUNCS:
             return True
     except TypeError:  # unhashable
         return False
+    if type(func) is BuiltinFunctionType and getattr(func, "__module__", None) in _QUIET_MODULES:
+        return True
     owner = getattr(func, "__objclass__", None)
     if owner is None and type(func) is BuiltinFunctionType:
         owner = type(func.__self__)
@@ -410,7 +444,7 @@ _quiet_fn: dict[object, bool] = {}  # _may_go_quiet, remembered
 _rearm = [False]  # a site was switched off since the events were last switched back on
 _rearmed_at = [0]  # when they were last switched back on (now() ns), by whichever thread
 _rearmed_by_code = [0]  # how many times the recorded threads' callbacks did it (_check)
-_rearm_stop: list = []  # the lock that stops the re-arming thread, while it runs
+_rearm_stop: list = []  # the lock the re-arming thread waits on, while it runs (a bell)
 # Whether another recorded thread runs Python (it is in no C call, so it holds or wants the
 # GIL), as the latest check found. Then a quiet site is not switched off: one thread's
 # turn would go unseen, drawn as the other's (two threads appending in a loop, 3.13: one
@@ -434,15 +468,7 @@ def _short_at(code, offset, func) -> None:
         _sites[key] = (func, count)
         return
     _sites.pop(key, None)
-    try:
-        ok = _quiet_fn.get(func)
-    except TypeError:
-        return
-    if ok is None:
-        ok = _may_go_quiet(func)
-        if len(_quiet_fn) < _MEMO_SIZE:
-            _quiet_fn[func] = ok
-    if ok and sys.getswitchinterval() >= QUIET_MIN_INTERVAL:
+    if _keeps_gil(func) and sys.getswitchinterval() >= QUIET_MIN_INTERVAL:
         _quiet[key] = func  # its next call switches it off
     else:
         _mixed.add(key)
@@ -457,25 +483,41 @@ def _switch_back_on(t: int) -> None:
     sys.monitoring.set_events(_tool_id, _EVENTS_ALL)
 
 
-def _rearm_loop(stop) -> None:
+def _rearm_loop(bell) -> None:
     """While sites are switched off, switch them back on every REARM_S, unless the
-    recorded threads did it since the last look: then look again in REARM_IDLE_S."""
+    recorded threads did it since the last look: then look again in REARM_IDLE_S.
+    With nothing switched off it sleeps until a site is (``_ring``) or the run ends."""
     last_seen = _rearmed_by_code[0]
     wait = REARM_S
-    while not stop.acquire(timeout=wait):
+    while True:
+        rung = bell.acquire(timeout=wait)
+        if not _rearm_stop or _rearm_stop[0] is not bell:
+            return  # the run is over
+        if rung:  # a site was switched off: back on in REARM_S, unless code does it
+            wait = REARM_S
+            continue
         if _rearmed_by_code[0] != last_seen:  # a recorded thread did it: their code calls back
             last_seen = _rearmed_by_code[0]
             wait = REARM_IDLE_S
             continue
-        if not _rearm[0]:  # nothing switched off (or every site counted: _contended)
-            wait = REARM_IDLE_S
+        if not _rearm[0]:  # nothing switched off (every site counted, see _contended)
+            wait = REARM_SLEEP_S
             continue
         wait = REARM_S
         with _users_lock:
-            if _tool_id is None or not _rearm_stop or _rearm_stop[0] is not stop:
+            if _tool_id is None or not _rearm_stop or _rearm_stop[0] is not bell:
                 return
             _switch_back_on(now())
 
+
+def _ring() -> None:
+    """A site was switched off: wake the re-arming thread (it switches it back on)."""
+    bell = _rearm_stop[0] if _rearm_stop else None
+    if bell is not None and bell.locked():
+        try:
+            bell.release()
+        except RuntimeError:  # released meanwhile: it is awake
+            pass
 
 
 def _new_state(lane: LaneRecorder) -> list:
@@ -579,7 +621,9 @@ def _make_callbacks():
                     t = now()
                     s[_APPEND](t)
                     s[_LAST] = t
-                _rearm[0] = True
+                if not _rearm[0]:
+                    _rearm[0] = True
+                    _ring()
                 return _DISABLE
             _quiet.pop((code, offset), None)  # its callee changed: watched from now on
             _mixed.add((code, offset))
@@ -657,10 +701,10 @@ def _install_monitoring() -> None:
     _rearm[0] = False
     mon.set_events(_tool_id, _EVENTS_ALL)
     _rearmed_at[0] = now()  # on from now: nobody switches them on again for REARM_S
-    stop = _thread.allocate_lock()
-    stop.acquire()
-    _rearm_stop[:] = [stop]
-    _thread.start_new_thread(_rearm_loop, (stop,))
+    bell = _thread.allocate_lock()
+    bell.acquire()
+    _rearm_stop[:] = [bell]
+    _thread.start_new_thread(_rearm_loop, (bell,))
 
 
 def _uninstall_monitoring() -> None:
@@ -668,7 +712,11 @@ def _uninstall_monitoring() -> None:
     if _tool_id is not None:
         mon = sys.monitoring
         if _rearm_stop:
-            _rearm_stop.pop().release()  # the re-arming thread ends at its next look
+            bell = _rearm_stop.pop()
+            try:
+                bell.release()  # the re-arming thread wakes, and ends
+            except RuntimeError:  # it is awake already (rung): it ends at its next look
+                pass
         mon.set_events(_tool_id, 0)
         for event in (mon.events.PY_START, mon.events.PY_RESUME, mon.events.CALL,
                       mon.events.C_RETURN, mon.events.C_RAISE):  # fmt: skip
@@ -844,6 +892,7 @@ def attach(lane: LaneRecorder) -> None:
             try:  # a thread joins the others: switched-off sites are watched again, and
                 _contended[0] = True  # counted while it runs beside them (_contended)
                 _switch_back_on(now())  # (before the lane is added: not its own C calls)
+                _rearm[0] = True  # code not running now keeps its sites off: again soon
             finally:
                 _users_lock.release()
         _lanes[_get_ident()] = _new_state(lane)

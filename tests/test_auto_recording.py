@@ -212,8 +212,8 @@ def test_the_cap_stops_recording_and_says_when(monkeypatch):
 
     def work():
         x = []
-        for _ in range(50_000):  # C calls: two heartbeats each (time.monotonic never
-            x.append(time.monotonic())  # goes quiet: list.append soon does, on 3.12+)
+        for _ in range(50_000):  # C calls: two heartbeats each (os.getpid never goes
+            x.append(os.getpid())  # quiet: list.append soon does, on 3.12+)
         after.append(recording_this_thread())
 
     t0 = time.perf_counter_ns()

@@ -12,6 +12,7 @@ import dataclasses
 import statistics
 import sys
 import threading
+import time
 
 import pytest
 
@@ -102,6 +103,54 @@ def test_recording_a_learners_own_threads_leaves_their_slices_as_they_are(realti
     # At real-time priority other programs cannot stretch them: every run must hold (the
     # re-arming thread that looked every 5 ms failed 8 runs of 20 here, every 20 ms 2 of 100).
     assert all(abs(m - 5) <= 0.25 * 5 for m in (medians if realtime else medians[-1:])), medians
+
+
+def appends(n):  # the commonest loop there is: a small C call (list.append), nothing else
+    out = []
+    for i in range(n):
+        out.append(i * i)
+
+
+def clock_loop(seconds):  # a clock read in a loop: a C call that never lets the GIL go
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        pass
+
+
+@pytest.mark.parametrize("loop", ["appends", "clock"])
+def test_two_threads_looping_over_small_c_calls_are_each_seen_in_their_turns(loop, realtime):
+    # Checked against the OS's CPU clock of each thread (time.thread_time inside it), not
+    # against the rules: each thread's running spans (seen, or inferred where it ran alone
+    # and silent) add up to the CPU time it used, and nothing of either thread is drawn
+    # blocked. Before, a quiet call site was switched
+    # off for both threads (3.12+): one was drawn running for 200 ms while the other
+    # "waited" though each used half the CPU; and a clock read whose callback waited for
+    # the GIL was drawn blocked for that wait (5-12% of each thread, all Pythons).
+    cpu = {}
+
+    def work(name):
+        t = time.thread_time()
+        appends(1_500_000) if loop == "appends" else clock_loop(0.2)
+        cpu[name] = (time.thread_time() - t) * 1e3
+
+    for _attempt in range(3):
+        with helpers.recording() as rec:
+            threads = [threading.Thread(target=work, args=(n,), name=n) for n in "AB"]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+        stats = {s.name: s for s in rec.timeline.stats()}
+        seen = {n: stats[n].running_ms + stats[n].inferred_running_ms for n in "AB"}
+        print(", ".join(f"{n}: running {seen[n]:.1f} ms (inferred {stats[n].inferred_running_ms:.1f}),"
+                        f" CPU {cpu[n]:.1f} ms, blocked {stats[n].blocked_ms:.1f} ms"
+                        for n in "AB"))  # fmt: skip
+        ok = all(seen[n] == pytest.approx(cpu[n], rel=0.1) for n in "AB")
+        if ok or realtime:
+            break  # at normal priority a busy machine may take a core from a thread: again
+    for n in "AB":
+        assert seen[n] == pytest.approx(cpu[n], rel=0.1), (n, seen[n], cpu[n])
+        assert stats[n].blocked_ms < 0.01 * cpu[n], (n, stats[n].blocked_ms)
 
 
 def test_running_time_agrees_with_thread_time(realtime):
