@@ -142,9 +142,9 @@ def test_two_threads_looping_over_small_c_calls_are_each_seen_in_their_turns(loo
                 t.join(60)
         stats = {s.name: s for s in rec.timeline.stats()}
         seen = {n: stats[n].running_ms + stats[n].inferred_running_ms for n in "AB"}
-        print(", ".join(f"{n}: running {seen[n]:.1f} ms (inferred {stats[n].inferred_running_ms:.1f}),"
-                        f" CPU {cpu[n]:.1f} ms, blocked {stats[n].blocked_ms:.1f} ms"
-                        for n in "AB"))  # fmt: skip
+        print(", ".join(f"{n}: running {seen[n]:.1f} ms (inferred "
+                        f"{stats[n].inferred_running_ms:.1f}), CPU {cpu[n]:.1f} ms, "
+                        f"blocked {stats[n].blocked_ms:.1f} ms" for n in "AB"))  # fmt: skip
         ok = all(seen[n] == pytest.approx(cpu[n], rel=0.1) for n in "AB")
         if ok or realtime:
             break  # at normal priority a busy machine may take a core from a thread: again
