@@ -111,15 +111,16 @@ SAMPLE_CPU = {
 # that ever called two different functions stays watched. Not below a switch interval of
 # QUIET_MIN_INTERVAL: pictures of short slices need every event.
 # Who switches them on: a recorded thread itself, at its next check (CHECK_EVERY_NS), while
-# its code still calls back; else a helper thread. The helper must take the GIL to do it,
-# and each time it does, a thread that waits for the GIL begins its switch interval again:
-# looking every 5 ms, it stretched two CPU-bound threads' slices (3.13, real-time priority:
-# a median of 6.2-8.5 ms in 8 runs of 20, not 5); looking every 20 ms, in 2 runs of 100
-# (one thread's slices 10-20 ms: the helper took the GIL the waiting thread had asked
-# for, and the holder got it back; looking at 5, 25, 65, 145 ms... failed 5 of 100). So
-# while the recorded threads do it, the helper looks only every REARM_IDLE_S: 0 runs of 100
-# (a changed callee, or threads gone silent, are then seen up to that late); as soon as
-# it has to do it itself, every REARM_S again.
+# its code still calls back, and at once when it starts another thread or is back from a
+# wait beside others (_wants_the_gil_now); else a helper thread. The helper must take the
+# GIL to do it, and each time it does, a thread that waits for the GIL begins its switch
+# interval again: looking every 5 ms, it stretched two CPU-bound threads' slices (3.13,
+# real-time priority: a median of 6.2-8.5 ms in 8 runs of 20, not 5); looking every 20 ms,
+# in 2 runs of 100 (one thread's slices 10-20 ms: the helper took the GIL the waiting thread
+# had asked for, and the holder got it back; looking at 5, 25, 65, 145 ms... failed 5 of
+# 100). So while the recorded threads do it, the helper looks only every REARM_IDLE_S: 0
+# runs of 100 (a changed callee, or threads gone silent, are then seen up to that late); as
+# soon as it has to do it itself, every REARM_S again.
 # With no site switched off it sleeps (REARM_SLEEP_S at most) until one is.
 QUIET_AFTER = 8
 REARM_S = 0.005
@@ -451,6 +452,11 @@ _rearm_stop: list = []  # the lock the re-arming thread waits on, while it runs 
 # drawn running for 200 ms while the other waited, where their CPU clocks say each ran
 # half the time). Its calls are counted instead, as on 3.10/3.11.
 _contended = [False]
+# The lanes of threads that were started (Thread.start) and have not begun to record yet:
+# they want the GIL too. Without them, a thread that ran beside only the caller (blocked in
+# start()) switched its sites off, ran unseen while the new thread started, and was drawn
+# as the caller running (3.12: 5-10 ms in about one run of ten of two clock loops).
+_starting: set[int] = set()
 
 
 def _short_at(code, offset, func) -> None:
@@ -476,11 +482,20 @@ def _short_at(code, offset, func) -> None:
 
 def _switch_back_on(t: int) -> None:
     """Switch our C-call events back on in the code that is running (set_events
-    instruments the running frames at once). ``_users_lock`` is held by the caller."""
+    instruments the running frames at once), from any thread, without a lock: a lock
+    would be held while its holder waits for the GIL, and the others could not do it."""
+    tool = _tool_id
+    if tool is None:
+        return  # the run is over
     _rearm[0] = False
     _rearmed_at[0] = t
-    sys.monitoring.set_events(_tool_id, _EVENTS_PY)
-    sys.monitoring.set_events(_tool_id, _EVENTS_ALL)
+    # Off, then on again, in one C call (map, run by list): no switch of the GIL can fall
+    # between the two. One that did left every thread's C calls unseen until this thread
+    # had the GIL back (3.12: a thread ran for 15 ms unseen, and a join went unrecorded).
+    try:
+        list(map(sys.monitoring.set_events, (tool, tool), (_EVENTS_PY, _EVENTS_ALL)))
+    except ValueError:  # the run ended just now, and the tool id was given back
+        pass
 
 
 def _rearm_loop(bell) -> None:
@@ -504,10 +519,7 @@ def _rearm_loop(bell) -> None:
             wait = REARM_SLEEP_S
             continue
         wait = REARM_S
-        with _users_lock:
-            if _tool_id is None or not _rearm_stop or _rearm_stop[0] is not bell:
-                return
-            _switch_back_on(now())
+        _switch_back_on(now())
 
 
 def _ring() -> None:
@@ -531,14 +543,13 @@ def _check(state: list, t: int) -> None:
     """Now and then (CHECK_EVERY_NS): has the run been stopped, or the lane filled up?
     Are switched-off sites due to be switched back on (REARM_S)?"""
     state[_CHECK_AT] = t + CHECK_EVERY_NS
-    _contended[0] = any(not other[_CALLS] for other in list(_lanes.values()) if other is not state)
-    if _rearm[0] and t - _rearmed_at[0] >= _REARM_NS and _users_lock.acquire(False):
-        try:  # not waited for: if another thread is at it, the next check will do
-            if _tool_id is not None:
-                _switch_back_on(t)
-                _rearmed_by_code[0] += 1
-        finally:
-            _users_lock.release()
+    # A thread in a C call that keeps the GIL holds it, or waits for it in our callback.
+    _contended[0] = bool(_starting) or any(
+        not other[_CALLS] or _keeps_gil(other[_CALLS][-1][1])
+        for other in list(_lanes.values()) if other is not state)  # fmt: skip
+    if _rearm[0] and t - _rearmed_at[0] >= _REARM_NS:
+        _switch_back_on(t)
+        _rearmed_by_code[0] += 1
     lane = state[_LANE]
     if lane.control.stop:
         _lanes.pop(_get_ident(), None)
@@ -559,7 +570,12 @@ def _make_callbacks():
     skip = 0
     owner = None  # the state of the thread that set ``skip``
     counted = QUIET_EVERY  # quiet calls to count before a heartbeat (see _contended)
-    counted_fn = None  # the function of the latest call counted so: its return is not timed
+    # The latest call counted so (of any thread), and where: its return is not timed. A call
+    # of the same function elsewhere, timed by another thread while the GIL changed hands in
+    # a callback, is: its return was taken for the counted one (3.12, two clock loops: the
+    # call left open, its thread was read as waiting in a C call, the other went unseen).
+    counted_fn = counted_code = None
+    counted_at = -1
     contended = _contended
     lanes_get = _lanes.get
     memo_get = _wants_cpu_memo.get
@@ -591,12 +607,12 @@ def _make_callbacks():
         owner = s
 
     def on_call(code, offset, func, arg0):  # CALL: a function is about to be called
-        nonlocal skip, counted, counted_fn
+        nonlocal skip, counted, counted_fn, counted_code, counted_at
         quiet = quiet_get((code, offset))
         if quiet is func and contended[0]:
             # Short calls only, but another recorded thread wants the GIL: counted, and
             # a heartbeat every QUIET_EVERY-th, so that each thread's turns are seen.
-            counted_fn = func
+            counted_fn, counted_code, counted_at = func, code, offset
             counted -= 1
             if counted > 0:
                 return None
@@ -642,7 +658,7 @@ def _make_callbacks():
             s[_CALLS].append((t, func, _thread_time() if wants else -1, wants))
 
     def on_c_return(code, offset, func, arg0):  # C_RETURN, C_RAISE
-        if func is counted_fn:
+        if func is counted_fn and offset == counted_at and code is counted_code:
             return None  # a quiet site's call, counted at its start (see on_call)
         s = lanes_get(_get_ident())
         if s is not None:
@@ -653,6 +669,8 @@ def _make_callbacks():
             if calls and calls[-1][1] is func:
                 start, _, cpu_start, wants = calls.pop()
                 if t - start > MIN_C_CALL_NS:
+                    if _rearm[0] and len(_lanes) > 1:  # back from a wait, beside others
+                        _wants_the_gil_now()
                     asleep = -1
                     if func is _sleep and type(arg0) in (int, float) and arg0 >= 0:
                         asleep = int(arg0 * 1e9)  # how long it was asked to sleep
@@ -699,6 +717,7 @@ def _install_monitoring() -> None:
     _sites.clear()
     _mixed.clear()
     _rearm[0] = False
+    _starting.clear()
     mon.set_events(_tool_id, _EVENTS_ALL)
     _rearmed_at[0] = now()  # on from now: nobody switches them on again for REARM_S
     bell = _thread.allocate_lock()
@@ -885,16 +904,39 @@ def _uninstall_if_unused() -> None:
         _uninstall_monitoring()
 
 
+def _wants_the_gil_now() -> None:
+    """The calling thread starts another, or is back from a wait: it wants the GIL from now
+    on. The others' quiet sites are counted again (_contended), and those switched off are
+    switched back on at once, before anything here can give the GIL away: a thread that ran
+    unseen meanwhile was drawn as this one running (3.12: 5 ms in one run of three of two
+    clock loops, after one of them ended and the caller's join returned)."""
+    _contended[0] = True
+    if _rearm[0]:
+        _switch_back_on(now())
+
+
+def starting(lane: LaneRecorder) -> None:
+    """A thread that will record into ``lane`` is about to start (called by the thread
+    that starts it, before Thread.start): from now on it wants the GIL too, so the other
+    threads' quiet sites are counted, and those switched off are watched again."""
+    if USES_MONITORING and _tool_id is not None:
+        _starting.add(id(lane))
+        _wants_the_gil_now()
+
+
+def not_starting(lane: LaneRecorder) -> None:
+    """The thread of ``starting(lane)`` did not start after all (Thread.start raised)."""
+    _starting.discard(id(lane))
+
+
 def attach(lane: LaneRecorder) -> None:
     """Start recording the calling thread automatically into ``lane``."""
     if USES_MONITORING:
-        if _lanes and _tool_id is not None and _users_lock.acquire(False):
-            try:  # a thread joins the others: switched-off sites are watched again, and
-                _contended[0] = True  # counted while it runs beside them (_contended)
-                _switch_back_on(now())  # (before the lane is added: not its own C calls)
-                _rearm[0] = True  # code not running now keeps its sites off: again soon
-            finally:
-                _users_lock.release()
+        _starting.discard(id(lane))
+        if _lanes:  # a thread joins the others: switched-off sites are watched again, and
+            _contended[0] = True  # counted while it runs beside them (_contended)
+            _switch_back_on(now())  # (before the lane is added: not its own C calls)
+            _rearm[0] = True  # code not running now keeps its sites off: again soon
         _lanes[_get_ident()] = _new_state(lane)
     else:
         sys.setprofile(_make_profiler(lane))

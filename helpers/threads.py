@@ -110,9 +110,16 @@ class Recording:
         recording = self
 
         def start(thread: threading.Thread) -> None:  # Thread.start, recorded
-            if not getattr(thread, "_helpers_worker", False):  # run_threads records its own
-                recording._wrap(thread)
-            recording._original_start(thread)
+            if getattr(thread, "_helpers_worker", False):  # run_threads records its own
+                recording._original_start(thread)
+                return
+            lane = recording._wrap(thread)
+            automatic.starting(lane)
+            try:
+                recording._original_start(thread)
+            except BaseException:
+                automatic.not_starting(lane)
+                raise
 
         threading.Thread.start = start
         _active = self
@@ -122,7 +129,7 @@ class Recording:
         automatic.attach(caller)
         return self
 
-    def _wrap(self, thread: threading.Thread) -> None:
+    def _wrap(self, thread: threading.Thread) -> LaneRecorder:
         lane = LaneRecorder(thread.name, self.control, auto=True, stoppable=False)
         lane.ready_ns = now()  # start() was called: from here the thread may run
         self.lanes.append(lane)
@@ -138,6 +145,7 @@ class Recording:
                 lane.end()
 
         thread.run = recorded_run
+        return lane
 
     def __exit__(self, exc_type, *exc) -> None:
         records = self.stop(failed=exc_type is not None)
