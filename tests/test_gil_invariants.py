@@ -15,6 +15,7 @@ import threading
 import time
 
 import pytest
+from checks import Stolen
 
 import helpers
 from helpers import witness
@@ -84,25 +85,49 @@ def count_primes(n):
     return sum(1 for k in range(n) if is_prime(k))
 
 
+STOLEN = 0.01  # a run during which the hypervisor took more of the CPUs is tried again
+
+
+def runs(realtime: bool, run, need: int) -> list[tuple[bool, bool]]:
+    """Call ``run()`` (it returns whether the run held, and what to print) until settled;
+    return (held, excused) for each run, and assert that the runs held.
+
+    At real-time priority the other programs of this machine cannot stretch a run, so
+    ``need`` runs must hold in a row, and a run that misses fails the test, unless the
+    hypervisor took the CPUs meanwhile (checks.Stolen): excused, it is run again. At
+    normal priority a busy machine may stretch any run: the first that holds counts.
+    Five runs at most."""
+    results: list[tuple[bool, bool]] = []
+    for _attempt in range(5):
+        with Stolen() as stolen:
+            held, text = run()
+        results.append((held, not held and stolen.share >= STOLEN))
+        print(f"{text} (real-time priority: {realtime}; {stolen})")
+        if not realtime and held or realtime and sum(h for h, _ in results) >= need:
+            break
+        if realtime and results[-1] == (False, False):
+            break  # it missed on a quiet host: our doing
+    assert results[-1][0] and (not realtime or all(h or e for h, e in results)), results
+    return results
+
+
 def test_recording_a_learners_own_threads_leaves_their_slices_as_they_are(realtime):
     # recording() of plain threading code (the learner's road, not a built-in workload)
     # must not change what it draws: its callbacks and, on 3.12+, its re-arming thread
-    # (automatic.py) must leave the GIL's turns one switch interval long.
-    medians = []
-    for _attempt in range(3):
+    # (automatic.py) must leave the GIL's turns one switch interval long. At real-time
+    # priority three runs must hold (the re-arming thread that looked every 5 ms failed 8
+    # runs of 20 here, every 20 ms 2 of 100).
+    def run():
         with helpers.recording() as rec:
             threads = [threading.Thread(target=count_primes, args=(80_000,)) for _ in "AB"]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join(60)
-        medians.append(statistics.median(s.median_slice_ms for s in rec.timeline.stats()[1:]))
-        print(f"median slice {medians[-1]:.2f} ms (real-time priority: {realtime})")
-        if not realtime and abs(medians[-1] - 5) <= 0.25 * 5:
-            break  # at normal priority a busy machine can stretch a run: the best one counts
-    # At real-time priority other programs cannot stretch them: every run must hold (the
-    # re-arming thread that looked every 5 ms failed 8 runs of 20 here, every 20 ms 2 of 100).
-    assert all(abs(m - 5) <= 0.25 * 5 for m in (medians if realtime else medians[-1:])), medians
+        median = statistics.median(s.median_slice_ms for s in rec.timeline.stats()[1:])
+        return abs(median - 5) <= 0.25 * 5, f"median slice {median:.2f} ms"
+
+    runs(realtime, run, need=3)
 
 
 def appends(n):  # the commonest loop there is: a small C call (list.append), nothing else
@@ -126,6 +151,9 @@ def test_two_threads_looping_over_small_c_calls_are_each_seen_in_their_turns(loo
     # off for both threads (3.12+): one was drawn running for 200 ms while the other
     # "waited" though each used half the CPU; and a clock read whose callback waited for
     # the GIL was drawn blocked for that wait (5-12% of each thread, all Pythons).
+    # At real-time priority two runs must hold. (Before, they missed by more than 10% in
+    # 1-3 runs of 30 and by more than 5% in 6-9, on 3.12 and 3.13: the caller, back from
+    # a wait, was drawn running while a thread whose sites were switched off ran unseen.)
     cpu = {}
 
     def work(name):
@@ -133,7 +161,7 @@ def test_two_threads_looping_over_small_c_calls_are_each_seen_in_their_turns(loo
         appends(1_500_000) if loop == "appends" else clock_loop(0.2)
         cpu[name] = (time.thread_time() - t) * 1e3
 
-    for _attempt in range(3):
+    def run():
         with helpers.recording() as rec:
             threads = [threading.Thread(target=work, args=(n,), name=n) for n in "AB"]
             for t in threads:
@@ -142,15 +170,13 @@ def test_two_threads_looping_over_small_c_calls_are_each_seen_in_their_turns(loo
                 t.join(60)
         stats = {s.name: s for s in rec.timeline.stats()}
         seen = {n: stats[n].running_ms + stats[n].inferred_running_ms for n in "AB"}
-        print(", ".join(f"{n}: running {seen[n]:.1f} ms (inferred "
-                        f"{stats[n].inferred_running_ms:.1f}), CPU {cpu[n]:.1f} ms, "
-                        f"blocked {stats[n].blocked_ms:.1f} ms" for n in "AB"))  # fmt: skip
-        ok = all(seen[n] == pytest.approx(cpu[n], rel=0.1) for n in "AB")
-        if ok or realtime:
-            break  # at normal priority a busy machine may take a core from a thread: again
-    for n in "AB":
-        assert seen[n] == pytest.approx(cpu[n], rel=0.1), (n, seen[n], cpu[n])
-        assert stats[n].blocked_ms < 0.01 * cpu[n], (n, stats[n].blocked_ms)
+        held = all(seen[n] == pytest.approx(cpu[n], rel=0.1)
+                   and stats[n].blocked_ms < 0.01 * cpu[n] for n in "AB")  # fmt: skip
+        return held, ", ".join(f"{n}: running {seen[n]:.1f} ms (inferred "
+                               f"{stats[n].inferred_running_ms:.1f}), CPU {cpu[n]:.1f} ms, "
+                               f"blocked {stats[n].blocked_ms:.1f} ms" for n in "AB")  # fmt: skip
+
+    runs(realtime, run, need=2)
 
 
 def test_running_time_agrees_with_thread_time(realtime):
